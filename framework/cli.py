@@ -1,0 +1,150 @@
+"""``chainsleuth``: run experiments, list plugins, aggregate leaderboards, plus plugin commands.
+
+``chainsleuth run [overrides]`` hands the overrides to Hydra (``-m`` for sweeps). With no
+``key=value`` override at all it runs the embedded quickstart comparison
+(``experiment=quickstart``), so the first command a new user types does something complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from framework import __version__
+from framework.errors import ChainSleuthError, ConfigError
+from framework.paths import config_dir
+from framework.plugin_manager import get_plugin_manager
+from framework.registry import KINDS
+
+CORE_COMMANDS = ("run", "plugins", "leaderboard")
+DEFAULT_EXPERIMENT = "quickstart"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "run":
+            return run_command(argv[1:])
+        return _dispatch(argv)
+    except ChainSleuthError as exc:
+        print(f"chainsleuth: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(argv: list[str]) -> int:
+    manager = get_plugin_manager()
+    parser = argparse.ArgumentParser(prog="chainsleuth", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"chainsleuth {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="run one job or a sweep (-m); Hydra overrides follow",
+                   add_help=False)
+
+    plugins = sub.add_parser("plugins", help="list installed plugins: kind, name, distribution")
+    plugins.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    board = sub.add_parser("leaderboard", help="aggregate result.json files into mean +- std")
+    board.add_argument("dirs", nargs="+", type=Path, help="run or sweep directories")
+    board.add_argument("--out", type=Path, default=None,
+                       help="write leaderboard.{csv,md,html} here (default: the first DIR)")
+
+    for name, (command, provider) in sorted(manager.commands.items()):
+        if name in CORE_COMMANDS:
+            raise ConfigError(f"plugin {provider} registers command '{name}', which is a core "
+                              f"command; rename it")
+        command.configure(sub.add_parser(name, help=f"{command.help} [{provider.distribution}]"))
+
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "plugins":
+        return _list_plugins(as_json=args.json)
+    if args.command == "leaderboard":
+        return _leaderboard(args.dirs, args.out)
+    return manager.commands[args.command][0].run(args)
+
+
+def _list_plugins(as_json: bool) -> int:
+    manager = get_plugin_manager()
+    rows = [{"kind": kind, **entry.describe()} for kind in KINDS
+            for entry in manager.registry.entries(kind)]
+    rows += [{"kind": "command", "name": name, "distribution": provider.distribution,
+              "version": provider.version, "plugin": provider.plugin}
+             for name, (_, provider) in sorted(manager.commands.items())]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    columns = ("kind", "name", "distribution", "version")
+    widths = [max(len(c), *(len(str(r[c])) for r in rows)) for c in columns]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)))
+    for row in rows:
+        print("  ".join(str(row[c]).ljust(w) for c, w in zip(columns, widths)))
+    return 0
+
+
+def _leaderboard(dirs: list[Path], out: Path | None) -> int:
+    from framework.leaderboard import Leaderboard
+
+    board = Leaderboard.from_dirs(dirs)
+    print(board.to_text())
+    target = out or (dirs[0] if dirs[0].is_dir() else dirs[0].parent)
+    paths = board.write(target)
+    print(f"\nwrote {paths['csv']}, {paths['md']}, {paths['html']}")
+    return 0
+
+
+def run_command(args: list[str]) -> int:
+    """Validate plugin names in the overrides, then let Hydra compose and launch."""
+    import hydra
+
+    from framework.hydra_app import JobOutcomes, register_plugin_configs, task_function
+
+    manager = get_plugin_manager()
+    overrides = [a for a in args if "=" in a and not a.startswith("-")]
+    if not overrides:
+        print(f"[chainsleuth] no overrides given: running the embedded comparison "
+              f"(experiment={DEFAULT_EXPERIMENT}); see README for single runs")
+        args = [*args, f"experiment={DEFAULT_EXPERIMENT}"]
+    check_plugin_overrides(overrides, manager)
+    register_plugin_configs(manager)
+    JobOutcomes.failed = 0
+    app = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
+        task_function)
+    saved = sys.argv
+    sys.argv = ["chainsleuth run", *args]
+    try:
+        app()
+    finally:
+        sys.argv = saved
+    return 1 if JobOutcomes.failed else 0
+
+
+def check_plugin_overrides(overrides: list[str], manager) -> None:
+    """Reject unknown plugin names in ``kind=a,b`` overrides before any job starts."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as exc:
+        raise ConfigError(f"cannot parse overrides: {exc}") from None
+    for override in parsed:
+        kind = override.key_or_group.lstrip("+")
+        if kind not in KINDS or override.is_delete():
+            continue
+        if override.is_sweep_override():
+            values = list(override.sweep_string_iterator())
+        else:
+            values = [override.get_value_element_as_str()]
+        valid = set(manager.registry.names(kind)) | {p.stem for p in (config_dir() / kind).glob("*.yaml")}
+        unknown = [v for v in values if v not in valid]
+        if unknown:
+            raise ConfigError(f"unknown {kind} {unknown}; valid {kind} names: "
+                              f"{', '.join(sorted(valid))}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

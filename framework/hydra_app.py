@@ -1,0 +1,101 @@
+"""The Hydra side of ``chainsleuth run``: config store, task function, sweep callback.
+
+Plugins without a YAML file in ``conf/<kind>/`` get a config node generated from their factory's
+keyword defaults, so a third-party model is selectable as ``model=<name>`` with no YAML at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from framework.errors import ChainSleuthError
+from framework.leaderboard import Leaderboard
+from framework.paths import config_dir
+from framework.plugin_manager import PluginManager, get_plugin_manager
+from framework.registry import KINDS
+from framework.runner import JobInfo, run_job
+
+
+class JobOutcomes:
+    """Failed-job count of this process, so the CLI can exit non-zero after a failed run."""
+
+    failed = 0
+
+
+def register_plugin_configs(manager: PluginManager) -> None:
+    """Store a config node for every plugin that has no YAML file in its config group."""
+    store = ConfigStore.instance()
+    root = config_dir()
+    for kind in KINDS:
+        for entry in manager.registry.entries(kind):
+            if not (root / kind / f"{entry.name}.yaml").is_file():
+                store.store(group=kind, name=entry.name,
+                            node={"name": entry.name, **entry.defaults()},
+                            provider=entry.provider.distribution)
+
+
+def task_function(cfg: DictConfig) -> dict[str, Any]:
+    hydra_cfg = HydraConfig.get()
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    job = JobInfo(output_dir=Path(hydra_cfg.runtime.output_dir), name=hydra_cfg.job.name,
+                  num=hydra_cfg.job.num if multirun else None,
+                  overrides=list(hydra_cfg.overrides.task),
+                  sweep_dir=Path(hydra_cfg.sweep.dir) if multirun else None)
+    record = run_job(cfg, job)
+    if record["status"] == "failed":
+        JobOutcomes.failed += 1
+        error = record["error"]
+        print(f"[chainsleuth] job failed ({error['type']}): {error['message']}\n"
+              f"  result: {job.output_dir / 'result.json'}")
+    elif record["status"] == "ok" and not multirun:
+        metrics = record["metrics"]
+        print(f"[chainsleuth] {record['dataset']['name']} ({record['dataset']['provenance']['origin']})"
+              f" / {record['task']['name']} / {cfg.model.name} seed {cfg.seed}: "
+              f"macro-F1 {metrics['macro_f1']:.4f}, accuracy {metrics['accuracy']:.4f}\n"
+              f"  result: {job.output_dir / 'result.json'}")
+    return record
+
+
+class SweepLeaderboard(Callback):
+    """After a multirun: aggregate its results, print and write the leaderboard, tell loggers."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            board = Leaderboard.from_dirs([sweep_dir])
+        except ChainSleuthError as exc:
+            print(f"[chainsleuth] no leaderboard: {exc}")
+            return
+        JobOutcomes.failed = int((board.runs["status"] == "failed").sum())
+        paths = board.write(sweep_dir)
+        print("\n" + board.to_text())
+        if (board.runs["origin"] == "synthetic").any():
+            print("(origin = synthetic: numbers computed on generated data, not on a real chain)")
+        print(f"\n[chainsleuth] leaderboard: {paths['md']} | {paths['html']} | {paths['csv']}")
+        if JobOutcomes.failed:
+            print(f"[chainsleuth] {JobOutcomes.failed} job(s) failed; see 'Failed jobs' in "
+                  f"{paths['html']}")
+        _notify_sweep_finished(config, sweep_dir, board)
+
+
+def _notify_sweep_finished(config: DictConfig, sweep_dir: Path, board: Leaderboard) -> None:
+    manager = get_plugin_manager()
+    logger_node = config.get("logger")
+    logger = None
+    if logger_node is not None and logger_node.get("name") is not None:
+        params = OmegaConf.to_container(logger_node, resolve=True)
+        logger = manager.registry.create("logger", params)
+        manager.attach(logger, f"sweep-logger:{id(logger)}")
+    try:
+        manager.hook.on_sweep_finished(sweep_dir=sweep_dir, leaderboard=board,
+                                       config=OmegaConf.to_container(config, resolve=False))
+    finally:
+        if logger is not None:
+            manager.detach(logger)

@@ -1,0 +1,132 @@
+"""Named plugin factories per kind, with who provided them.
+
+The registry is built from the registration hooks (see :mod:`framework.plugin_manager`). It is
+the only place that turns a config node (``{name: rf, n_estimators: 300}``) into an object, so
+that unknown names and unknown parameters fail the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from framework.errors import ConfigError, PluginError
+
+KINDS: tuple[str, ...] = ("dataset", "scenario", "model", "encoder", "augmentation", "logger")
+
+# Constructor arguments the runner supplies itself; they are not hyper-parameters.
+INJECTED_ARGUMENTS = frozenset({"encoder", "trainer", "seed"})
+
+
+@dataclass(frozen=True)
+class Provider:
+    """The distribution that registered a plugin."""
+
+    plugin: str
+    distribution: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.distribution} {self.version} (plugin '{self.plugin}')"
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    provider: Provider
+
+    def defaults(self) -> dict[str, Any]:
+        """The factory's keyword defaults: its hyper-parameters as a config node."""
+        params: dict[str, Any] = {}
+        for param in _parameters(self.factory):
+            if param.name in INJECTED_ARGUMENTS:
+                continue
+            default = param.default
+            if default is inspect.Parameter.empty:
+                params[param.name] = "???"
+            elif default is None or isinstance(default, (bool, int, float, str)):
+                params[param.name] = default
+            elif isinstance(default, (list, tuple)):
+                params[param.name] = list(default)
+        return params
+
+    def accepts(self, argument: str) -> bool:
+        return any(p.name == argument for p in _parameters(self.factory))
+
+    def describe(self) -> dict[str, str]:
+        return {"name": self.name, "distribution": self.provider.distribution,
+                "version": self.provider.version, "plugin": self.provider.plugin}
+
+
+def _parameters(factory: Callable[..., Any]) -> list[inspect.Parameter]:
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return []
+    return [p for p in signature.parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+class Registry:
+    """Factories by kind and name."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+
+    def add(self, kind: str, name: str, factory: Callable[..., Any], provider: Provider) -> None:
+        if kind not in self._entries:
+            raise PluginError(f"plugin {provider}: unknown plugin kind '{kind}'")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise PluginError(f"plugin {provider}: {kind} name {name!r} must be an identifier")
+        if not callable(factory):
+            raise PluginError(f"plugin {provider}: {kind} '{name}' is not callable")
+        existing = self._entries[kind].get(name)
+        if existing is not None:
+            raise PluginError(f"{kind} '{name}' is registered twice: by {existing.provider} and by "
+                              f"{provider}; uninstall one or restrict plugins with "
+                              f"CHAINSLEUTH_PLUGINS")
+        self._entries[kind][name] = Entry(kind, name, factory, provider)
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._entries[kind])
+
+    def entries(self, kind: str) -> list[Entry]:
+        return [self._entries[kind][n] for n in self.names(kind)]
+
+    def get(self, kind: str, name: str) -> Entry:
+        try:
+            return self._entries[kind][name]
+        except KeyError:
+            valid = ", ".join(self.names(kind)) or "(none installed)"
+            raise ConfigError(f"unknown {kind} '{name}'; valid {kind} names: {valid}") from None
+
+    def create(self, kind: str, node: Mapping[str, Any], **injected: Any) -> Any:
+        """Instantiate the plugin a config node names; ``injected`` go only where accepted."""
+        if "name" not in node:
+            raise ConfigError(f"the {kind} config has no 'name' field; expected one of: "
+                              f"{', '.join(self.names(kind))}")
+        entry = self.get(kind, str(node["name"]))
+        params = {k: v for k, v in node.items() if k != "name"}
+        accepted = {p.name for p in _parameters(entry.factory)}
+        takes_kwargs = _takes_var_keyword(entry.factory)
+        unknown = sorted(k for k in params if k not in accepted and not takes_kwargs)
+        if unknown:
+            raise ConfigError(f"{kind} '{entry.name}' got unknown parameter(s) {unknown}; it accepts "
+                              f"{sorted(accepted - INJECTED_ARGUMENTS)}")
+        missing = [k for k, v in params.items() if v == "???"]
+        if missing:
+            raise ConfigError(f"{kind} '{entry.name}' needs a value for {missing} "
+                              f"(e.g. {kind}.{missing[0]}=...)")
+        params.update({k: v for k, v in injected.items() if k in accepted})
+        return entry.factory(**params)
+
+
+def _takes_var_keyword(factory: Callable[..., Any]) -> bool:
+    try:
+        return any(p.kind is p.VAR_KEYWORD for p in inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
+        return False

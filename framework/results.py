@@ -1,0 +1,116 @@
+"""The per-job result record: schema, atomic writing, reading back, redaction.
+
+One ``result.json`` per job, written to a temporary name and renamed, so a reader never sees
+half a file and ``resume`` can trust any file it finds. ``SCHEMA_VERSION`` changes whenever a
+field changes meaning; readers reject versions they do not know.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from framework.errors import DataError
+
+SCHEMA_VERSION = 1
+RESULT_FILE = "result.json"
+REQUIRED_FIELDS = ("schema_version", "status", "job", "config", "seed", "plugins", "code_version")
+
+_SECRET_KEY = re.compile(r"(pass(word)?|secret|token|api[_-]?key|credential|auth)", re.I)
+REDACTED = "***redacted***"
+
+
+def redact(value: Any) -> Any:
+    """Copy of a config with every credential-like key's value replaced.
+
+    Configs reach disk and W&B; RPC passwords and API keys must never do so.
+    """
+    if isinstance(value, Mapping):
+        return {k: (REDACTED if _SECRET_KEY.search(str(k)) and v not in (None, "") else redact(v))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    return value
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):
+        return _json_safe(value.item())
+    return value
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_result(output_dir: Path, record: dict[str, Any]) -> Path:
+    path = Path(output_dir) / RESULT_FILE
+    write_atomic(path, json.dumps(_json_safe(redact(record)), indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def read_result(path: Path) -> dict[str, Any]:
+    """Read and validate one result file; raise :class:`DataError` naming it if it is not one."""
+    try:
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: not a readable result file ({exc})") from exc
+    if not isinstance(record, dict):
+        raise DataError(f"{path}: expected a JSON object")
+    missing = [f for f in REQUIRED_FIELDS if f not in record]
+    if missing:
+        raise DataError(f"{path}: result record lacks {missing}")
+    if record["schema_version"] != SCHEMA_VERSION:
+        raise DataError(f"{path}: result schema version {record['schema_version']} is not "
+                        f"supported (this ChainSleuth reads version {SCHEMA_VERSION})")
+    return record
+
+
+def find_results(paths: Iterable[Path]) -> Iterator[Path]:
+    """Every ``result.json`` under the given files or directories, in a stable order."""
+    for root in paths:
+        root = Path(root)
+        if root.is_file():
+            yield root
+        elif root.is_dir():
+            yield from sorted(root.rglob(RESULT_FILE))
+        else:
+            raise DataError(f"{root}: no such file or directory")
+
+
+def is_complete(output_dir: Path, overrides: list[str]) -> bool:
+    """True when ``output_dir`` holds a successful result of the very same job (for resume)."""
+    path = Path(output_dir) / RESULT_FILE
+    if not path.is_file():
+        return False
+    try:
+        record = read_result(path)
+    except DataError:
+        return False
+    recorded = sorted(o for o in record["job"].get("overrides", []) if not o.startswith("resume="))
+    wanted = sorted(o for o in overrides if not o.startswith("resume="))
+    return record["status"] == "ok" and recorded == wanted

@@ -1,0 +1,248 @@
+"""Run one job: dataset -> scenario -> preprocessing -> model -> metrics -> result record.
+
+The runner is the only place where plugins meet; plugins never import each other. Whatever
+happens, a job ends with a ``result.json`` (status ``ok`` or ``failed`` with the error) and with
+its logger told, so a failed cell never aborts a sweep.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from framework.data import AccountData
+from framework.errors import ChainSleuthError, ConfigError
+from framework.interfaces import DataContext, RunInfo, UnlabeledPool
+from framework.memory import PeakMemorySampler
+from framework.metrics import classification_metrics
+from framework.plugin_manager import PluginManager, get_plugin_manager
+from framework.preprocessing import Preprocessor
+from framework.provenance import code_version, environment
+from framework.results import SCHEMA_VERSION, is_complete, write_result
+from framework.seeding import seed_everything
+from framework.task import Task
+
+_DATA_CACHE: OrderedDict[str, AccountData] = OrderedDict()
+_DATA_CACHE_SIZE = 4
+
+
+@dataclass
+class JobInfo:
+    """Where a job writes and how it was asked for (from Hydra, or given by a caller)."""
+
+    output_dir: Path
+    name: str = "job"
+    num: int | None = None
+    overrides: list[str] = field(default_factory=list)
+    sweep_dir: Path | None = None
+
+
+def validate_plugin_names(cfg: DictConfig, manager: PluginManager) -> None:
+    """Fail before any work when the config names a plugin that is not installed."""
+    for kind in ("dataset", "scenario", "model"):
+        node = cfg.get(kind)
+        if node is None or node.get("name") is None:
+            raise ConfigError(f"no {kind} selected; choose one of: "
+                              f"{', '.join(manager.registry.names(kind))} (e.g. {kind}=<name>)")
+        manager.registry.get(kind, node.name)
+    for kind in ("encoder", "augmentation", "logger"):
+        node = cfg.get(kind)
+        if node is not None and node.get("name") is not None:
+            manager.registry.get(kind, node.name)
+
+
+def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None) -> dict[str, Any]:
+    """Run one job and return its result record (also written to ``job.output_dir``)."""
+    manager = manager or get_plugin_manager()
+    if cfg.get("resume") and is_complete(job.output_dir, job.overrides):
+        print(f"[chainsleuth] resume: {job.output_dir} already has a complete result; skipped")
+        return {"status": "skipped", "output_dir": str(job.output_dir)}
+
+    validate_plugin_names(cfg, manager)
+    container = OmegaConf.to_container(cfg, resolve=True)
+    seed = int(cfg.seed)
+    run = RunInfo(job_name=job.name, output_dir=Path(job.output_dir),
+                  sweep_name=cfg.get("study") or (job.sweep_dir.name if job.sweep_dir else None),
+                  config=container, dataset=cfg.dataset.name, scenario=cfg.scenario.name,
+                  model=cfg.model.name, seed=seed, overrides=list(job.overrides))
+    record = _base_record(cfg, container, job, manager, seed)
+    logger = _attach_logger(cfg, manager)
+    started = time.perf_counter()
+    try:
+        manager.hook.on_run_started(run=run)
+        with PeakMemorySampler() as memory:
+            body = _execute(cfg, manager, seed)
+        record.update(body)
+        record["peak_memory_mb"] = round(memory.peak_mb, 1)
+        record["status"] = "ok"
+        record["timings"]["total_s"] = time.perf_counter() - started
+        record["finished_at"] = _now()
+        write_result(job.output_dir, record)
+        manager.hook.on_run_finished(run=run, result=record)
+        return record
+    except Exception as exc:  # a failed job is recorded, never fatal to the sweep
+        record["status"] = "failed"
+        record["error"] = {"type": type(exc).__name__, "message": str(exc),
+                           "user_error": isinstance(exc, ChainSleuthError),
+                           "traceback": traceback.format_exc()}
+        record.setdefault("timings", {})["total_s"] = time.perf_counter() - started
+        record["finished_at"] = _now()
+        write_result(job.output_dir, record)
+        try:
+            manager.hook.on_run_failed(run=run, result=record, error=exc)
+        except Exception as hook_exc:  # a broken logger must not hide the job's own error
+            print(f"[chainsleuth] logger failed while reporting a failure: {hook_exc!r}")
+        return record
+    finally:
+        if logger is not None:
+            manager.detach(logger)
+
+
+def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, Any]:
+    registry = manager.registry
+    timings: dict[str, float] = {}
+    seed_everything(seed)
+
+    tick = time.perf_counter()
+    data = _load_dataset(cfg, manager, seed)
+    timings["load_s"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    scenario = registry.create("scenario", _node(cfg.scenario))
+    task: Task = scenario.split(data, seed)
+    timings["split_s"] = time.perf_counter() - tick
+
+    preprocess = Preprocessor(**_node(cfg.preprocess)).fit(data.X[task.train])
+    X = preprocess.transform(data.X)
+
+    augmentation = _optional_plugin(cfg, manager, "augmentation")
+    pool = None
+    if len(task.unlabeled):
+        augment = None
+        if augmentation is not None:
+            pool_rows = task.unlabeled
+
+            def augment(positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+                raw = augmentation.augment(data, pool_rows[positions], rng)
+                return preprocess.transform(raw)
+        pool = UnlabeledPool(X=X[task.unlabeled], augment=augment)
+
+    model_entry = registry.get("model", cfg.model.name)
+    injected: dict[str, Any] = {"seed": seed, "trainer": _node(cfg.trainer)}
+    encoder_used = None
+    if model_entry.accepts("encoder"):
+        encoder_used = _optional_plugin(cfg, manager, "encoder")
+        injected["encoder"] = encoder_used
+    model = registry.create("model", _node(cfg.model), **injected)
+
+    validation = (X[task.validation], task.y[task.validation]) if len(task.validation) else None
+    tick = time.perf_counter()
+    model.fit(X[task.train], task.y[task.train], validation=validation, unlabeled=pool)
+    timings["fit_s"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    X_test = X[task.test]
+    proba = np.asarray(model.predict_proba(X_test), dtype=np.float64)
+    pred = np.asarray(model.predict(X_test))
+    timings["predict_s"] = time.perf_counter() - tick
+    timings["predict_samples_per_s"] = len(task.test) / max(timings["predict_s"], 1e-9)
+    _check_predictions(cfg.model.name, proba, pred, len(task.test), len(task.class_names))
+
+    return {
+        "dataset": data.summary(),
+        "task": task.summary(),
+        "model": {"name": cfg.model.name, "params": _node(cfg.model),
+                  "encoder": cfg.encoder.name if encoder_used is not None else None,
+                  "augmentation": augmentation.describe() if augmentation is not None else None},
+        "preprocessing": preprocess.describe(),
+        "metrics": classification_metrics(task.y[task.test], pred, proba, task.class_names,
+                                          task.positive_class),
+        "timings": timings,
+    }
+
+
+def _load_dataset(cfg: DictConfig, manager: PluginManager, seed: int) -> AccountData:
+    """Load (or reuse within this process) the dataset; sweeps over models load it once."""
+    node = _node(cfg.dataset)
+    data_dir = cfg.paths.get("data_dir")
+    seeded = manager.registry.get("dataset", node["name"]).accepts("seed")
+    key = repr((sorted(node.items()), data_dir, seed if seeded else None))
+    if key in _DATA_CACHE:
+        _DATA_CACHE.move_to_end(key)
+        return _DATA_CACHE[key]
+    source = manager.registry.create("dataset", node, seed=seed)
+    context = DataContext(data_dir=Path(data_dir).expanduser() if data_dir else None,
+                          cache_dir=Path(cfg.paths.cache_dir).expanduser(), seed=seed)
+    data = source.load(context)
+    if not isinstance(data, AccountData):
+        raise ConfigError(f"dataset '{node['name']}' returned {type(data).__name__}, "
+                          f"expected framework.data.AccountData")
+    _DATA_CACHE[key] = data
+    while len(_DATA_CACHE) > _DATA_CACHE_SIZE:
+        _DATA_CACHE.popitem(last=False)
+    return data
+
+
+def _check_predictions(model: str, proba: np.ndarray, pred: np.ndarray, n: int, k: int) -> None:
+    if proba.shape != (n, k):
+        raise ConfigError(f"model '{model}': predict_proba returned shape {proba.shape}, expected "
+                          f"({n}, {k}) (one column per task class)")
+    if pred.shape != (n,):
+        raise ConfigError(f"model '{model}': predict returned shape {pred.shape}, expected ({n},)")
+    if not np.isfinite(proba).all():
+        raise ConfigError(f"model '{model}': predict_proba returned non-finite values")
+
+
+def _optional_plugin(cfg: DictConfig, manager: PluginManager, kind: str) -> Any:
+    node = cfg.get(kind)
+    if node is None or node.get("name") is None:
+        return None
+    return manager.registry.create(kind, _node(node))
+
+
+def _attach_logger(cfg: DictConfig, manager: PluginManager) -> Any:
+    logger = _optional_plugin(cfg, manager, "logger")
+    if logger is not None:
+        manager.attach(logger, f"logger:{cfg.logger.name}:{id(logger)}")
+    return logger
+
+
+def _base_record(cfg: DictConfig, container: dict[str, Any], job: JobInfo,
+                 manager: PluginManager, seed: int) -> dict[str, Any]:
+    plugins = {}
+    for kind in ("dataset", "scenario", "model", "encoder", "augmentation", "logger"):
+        node = cfg.get(kind)
+        if node is not None and node.get("name") is not None:
+            plugins[kind] = manager.registry.get(kind, node.name).describe()
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "status": "running",
+        "error": None,
+        "job": {"name": job.name, "num": job.num, "overrides": list(job.overrides),
+                "output_dir": str(job.output_dir),
+                "sweep_dir": str(job.sweep_dir) if job.sweep_dir else None},
+        "study": cfg.get("study"),
+        "config": container,
+        "seed": seed,
+        "plugins": plugins,
+        "code_version": code_version(),
+        "environment": environment(),
+        "started_at": _now(),
+        "timings": {},
+    }
+
+
+def _node(node: Any) -> dict[str, Any]:
+    return OmegaConf.to_container(node, resolve=True) if node is not None else {}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,94 @@
+"""What a scenario hands the runner: index sets over one dataset and the labels to learn.
+
+A :class:`Task` validates itself on construction: the labelled train, validation and test sets
+are pairwise disjoint, the unlabelled pre-training pool never contains a test row, and every
+index is in range. A scenario therefore cannot leak test rows into training without failing
+loudly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from framework.errors import ConfigError
+
+
+@dataclass
+class Task:
+    """One learning problem derived from a dataset.
+
+    Attributes:
+        scenario: scenario plugin name.
+        setting: the scenario's parameters that distinguish this task (e.g. ``{"ratio": 25}``);
+            leaderboards group by it.
+        y: task label per dataset row (may differ from the dataset's labels, e.g. binarised);
+            rows outside every split may hold -1.
+        class_names: names of the task's classes, indexed by ``y``.
+        train, validation, test: row positions into the dataset; validation may be empty.
+        unlabeled: rows whose features (not labels) a model may use for pre-training.
+        positive_class: index of the positive class for binary tasks, else None.
+        notes: protocol facts worth recording (e.g. which class was held out).
+    """
+
+    scenario: str
+    setting: dict[str, Any]
+    y: np.ndarray
+    class_names: list[str]
+    train: np.ndarray
+    test: np.ndarray
+    validation: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    unlabeled: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    positive_class: int | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.y = np.asarray(self.y, dtype=np.int64)
+        for name in ("train", "validation", "test", "unlabeled"):
+            setattr(self, name, np.asarray(getattr(self, name), dtype=np.int64))
+        n = len(self.y)
+        sets = {"train": self.train, "validation": self.validation, "test": self.test,
+                "unlabeled": self.unlabeled}
+        for name, rows in sets.items():
+            if len(rows) and (rows.min() < 0 or rows.max() >= n):
+                raise ConfigError(f"scenario '{self.scenario}': {name} indices out of range 0..{n - 1}")
+            if len(np.unique(rows)) != len(rows):
+                raise ConfigError(f"scenario '{self.scenario}': {name} holds duplicate rows")
+        for a, b in (("train", "validation"), ("train", "test"), ("validation", "test"),
+                     ("unlabeled", "test")):
+            shared = np.intersect1d(sets[a], sets[b])
+            if len(shared):
+                raise ConfigError(f"scenario '{self.scenario}': {len(shared)} rows are in both "
+                                  f"{a} and {b}; splits must be disjoint (leakage)")
+        if len(self.train) == 0 or len(self.test) == 0:
+            raise ConfigError(f"scenario '{self.scenario}': train and test must both be non-empty")
+        labelled = np.concatenate([self.train, self.validation, self.test])
+        if (self.y[labelled] < 0).any() or (self.y[labelled] >= len(self.class_names)).any():
+            raise ConfigError(f"scenario '{self.scenario}': labelled rows must have a class in "
+                              f"0..{len(self.class_names) - 1}")
+
+    @property
+    def is_binary(self) -> bool:
+        return len(self.class_names) == 2
+
+    def setting_label(self) -> str:
+        """A stable, human-readable rendering of ``setting`` for leaderboards."""
+        return ",".join(f"{k}={v}" for k, v in sorted(self.setting.items())) or "-"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.scenario,
+            "setting": dict(self.setting),
+            "setting_label": self.setting_label(),
+            "class_names": list(self.class_names),
+            "positive_class": self.positive_class,
+            "sizes": {"train": int(len(self.train)), "validation": int(len(self.validation)),
+                      "test": int(len(self.test)), "unlabeled": int(len(self.unlabeled))},
+            "train_class_counts": np.bincount(self.y[self.train],
+                                              minlength=len(self.class_names)).tolist(),
+            "test_class_counts": np.bincount(self.y[self.test],
+                                             minlength=len(self.class_names)).tolist(),
+            "notes": dict(self.notes),
+        }

@@ -1,0 +1,127 @@
+"""``wandb`` logger: one W&B run per job, plus the sweep's leaderboard as a W&B Table.
+
+group = study (or sweep directory name), job_type = scenario, tags = dataset and model. The
+config is flattened and credential-like keys are redacted before they leave the machine. With
+``mode: auto`` the run is online when W&B credentials are configured (``WANDB_API_KEY`` or a
+``wandb login`` netrc entry) and offline otherwise, in which case the sync command is printed.
+Every run is finished, also when the job fails, so a multirun never collapses into one run.
+"""
+
+from __future__ import annotations
+
+import netrc
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from framework.hookspecs import hookimpl
+from framework.interfaces import RunInfo
+from framework.results import redact
+
+MODES = ("auto", "online", "offline", "disabled")
+
+
+def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        name = f"{prefix}{key}"
+        if isinstance(item, Mapping):
+            flat.update(flatten(item, f"{name}."))
+        else:
+            flat[name] = item
+    return flat
+
+
+def has_credentials() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    try:
+        return netrc.netrc().authenticators("api.wandb.ai") is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
+class WandbLogger:
+    def __init__(self, project: str = "chainsleuth", entity: str | None = None,
+                 mode: str = "auto", group: str | None = None,
+                 tags: list[str] | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"logger 'wandb': mode must be one of {MODES}, got '{mode}'")
+        self.project = project
+        self.entity = entity
+        self.mode = ("online" if has_credentials() else "offline") if mode == "auto" else mode
+        self.group = group
+        self.tags = list(tags or [])
+        self.run = None
+
+    def _init(self, directory: Path, **kwargs: Any) -> Any:
+        import wandb
+
+        directory.mkdir(parents=True, exist_ok=True)
+        return wandb.init(project=self.project, entity=self.entity, mode=self.mode,
+                          dir=str(directory), reinit="create_new",
+                          settings=wandb.Settings(silent=True, console="off"), **kwargs)
+
+    @hookimpl
+    def on_run_started(self, run: RunInfo) -> None:
+        self.run = self._init(
+            run.output_dir, group=self.group or run.sweep_name or "single-runs",
+            job_type=run.scenario, name=f"{run.dataset}-{run.model}-seed{run.seed}",
+            tags=[f"dataset:{run.dataset}", f"model:{run.model}", *self.tags],
+            config=flatten(redact({k: v for k, v in run.config.items() if k != "hydra"})))
+
+    @hookimpl
+    def on_run_finished(self, run: RunInfo, result: dict[str, Any]) -> None:
+        import wandb
+
+        metrics = result["metrics"]
+        summary = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+        for cls, values in metrics["per_class"].items():
+            summary.update({f"per_class/{cls}/{k}": v for k, v in values.items()})
+        summary.update({f"timings/{k}": v for k, v in result["timings"].items()})
+        summary["peak_memory_mb"] = result.get("peak_memory_mb")
+        summary["status"] = "ok"
+        summary["dataset_origin"] = result["dataset"]["provenance"]["origin"]
+        summary["dataset_fingerprint"] = result["dataset"]["fingerprint"]
+        summary["git_commit"] = result["code_version"].get("git_commit")
+        matrix = metrics["confusion_matrix"]
+        table = wandb.Table(columns=["actual", "predicted", "count"],
+                            data=[[a, p, matrix["matrix"][i][j]]
+                                  for i, a in enumerate(matrix["labels"])
+                                  for j, p in enumerate(matrix["labels"])])
+        self.run.log({"confusion_matrix": table})
+        self.run.summary.update(summary)
+        self._finish(exit_code=0)
+
+    @hookimpl
+    def on_run_failed(self, run: RunInfo, result: dict[str, Any], error: BaseException) -> None:
+        if self.run is None:
+            return
+        self.run.summary.update({"status": "failed", "error": f"{type(error).__name__}: {error}"})
+        self._finish(exit_code=1)
+
+    @hookimpl
+    def on_sweep_finished(self, sweep_dir: Path, leaderboard: Any, config: dict[str, Any]) -> None:
+        import wandb
+
+        group = self.group or config.get("study") or Path(sweep_dir).name
+        self.run = self._init(Path(sweep_dir), group=group, job_type="leaderboard",
+                              name=f"{group}-leaderboard", tags=["leaderboard", *self.tags])
+        self.run.log({"leaderboard": wandb.Table(dataframe=leaderboard.table.fillna(-1)),
+                      "runs": wandb.Table(dataframe=leaderboard.runs.drop(
+                          columns=["error", "source"]).fillna(-1))})
+        self._finish(exit_code=0)
+
+    def _finish(self, exit_code: int) -> None:
+        run, self.run = self.run, None
+        directory = run.dir
+        run.finish(exit_code=exit_code)
+        if self.mode == "offline":
+            print(f"[chainsleuth] W&B offline run saved; upload it with: "
+                  f"wandb sync {Path(directory).parent}")
+
+
+@hookimpl
+def register_loggers() -> dict[str, Callable[..., WandbLogger]]:
+    return {"wandb": WandbLogger}

@@ -1,0 +1,142 @@
+"""Shared training loop of the built-in neural models: Lightning, early stopping, auto accelerator.
+
+Every neural baseline trains the same way so that differences in a leaderboard come from the
+architecture, not from the loop: Adam, cross-entropy, early stopping on validation loss (a
+stratified tenth of the training rows when the scenario gives no validation split), best
+weights restored, accelerator from the ``trainer`` config group.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+import copy
+
+from lightning.pytorch.callbacks import Callback, EarlyStopping
+from sklearn.model_selection import train_test_split
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+for _name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+warnings.filterwarnings("ignore", message=".*The number of training batches.*")
+
+
+class ClassifierModule(L.LightningModule):
+    """Wraps any ``nn.Module`` producing logits into a Lightning module."""
+
+    def __init__(self, network: nn.Module, lr: float, weight_decay: float,
+                 class_weights: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.network = network
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.loss = nn.CrossEntropyLoss(weight=class_weights)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
+        x, y = batch
+        loss = self.loss(self(x), y)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, on_step=False)
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        x, y = batch
+        self.log("val_loss", self.loss(self(x), y), prog_bar=True)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+
+class BestWeights(Callback):
+    """Keeps the weights of the epoch with the lowest monitored loss, in memory."""
+
+    def __init__(self, monitor: str) -> None:
+        self.monitor = monitor
+        self.best = float("inf")
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is not None and float(value) < self.best:
+            self.best = float(value)
+            self.state = copy.deepcopy(module.state_dict())
+
+
+def make_trainer(trainer_cfg: dict[str, Any] | None, max_epochs: int,
+                 callbacks: list[Callback]) -> L.Trainer:
+    cfg = dict(trainer_cfg or {})
+    cap = cfg.get("max_epochs")
+    return L.Trainer(
+        max_epochs=min(max_epochs, cap) if cap else max_epochs,
+        accelerator=cfg.get("accelerator", "auto"), devices=cfg.get("devices", 1),
+        deterministic=cfg.get("deterministic", True),
+        enable_progress_bar=cfg.get("enable_progress_bar", True),
+        enable_model_summary=False, logger=False, callbacks=callbacks,
+        enable_checkpointing=False)
+
+
+def loader(X: np.ndarray, y: np.ndarray | None, batch_size: int, shuffle: bool,
+           seed: int) -> DataLoader:
+    tensors = [torch.as_tensor(X, dtype=torch.float32)]
+    if y is not None:
+        tensors.append(torch.as_tensor(y, dtype=torch.long))
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(TensorDataset(*tensors), batch_size=batch_size, shuffle=shuffle,
+                      generator=generator)
+
+
+def split_validation(X: np.ndarray, y: np.ndarray,
+                     validation: tuple[np.ndarray, np.ndarray] | None,
+                     seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Use the scenario's validation rows, or hold out a stratified tenth of training."""
+    if validation is not None and len(validation[0]):
+        return X, y, validation[0], validation[1]
+    counts = np.bincount(y)
+    stratify = y if len(y) >= 20 and counts[counts > 0].min() >= 2 else None
+    if len(y) < 10:
+        return X, y, X, y
+    X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=0.1, random_state=seed,
+                                              stratify=stratify)
+    return X_tr, y_tr, X_va, y_va
+
+
+def fit_classifier(network: nn.Module, X: np.ndarray, y: np.ndarray,
+                   validation: tuple[np.ndarray, np.ndarray] | None, *, trainer_cfg: dict | None,
+                   lr: float, weight_decay: float, batch_size: int, max_epochs: int,
+                   patience: int, seed: int) -> ClassifierModule:
+    """Train ``network`` on (X, y) with early stopping; returns the module with best weights."""
+    X_tr, y_tr, X_va, y_va = split_validation(X, y, validation, seed)
+    module = ClassifierModule(network, lr=lr, weight_decay=weight_decay)
+    best = BestWeights("val_loss")
+    trainer = make_trainer(trainer_cfg, max_epochs,
+                           [EarlyStopping(monitor="val_loss", patience=patience), best])
+    trainer.fit(module, loader(X_tr, y_tr, batch_size, True, seed),
+                loader(X_va, y_va, batch_size, False, seed))
+    if best.state is not None:
+        module.load_state_dict(best.state)
+    module.eval()
+    return module
+
+
+@torch.no_grad()
+def predict_logits(module: nn.Module, X: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    module.eval()
+    device = next(module.parameters()).device
+    outputs = [module(torch.as_tensor(X[i:i + batch_size], dtype=torch.float32, device=device))
+               .float().cpu() for i in range(0, len(X), batch_size)]
+    return torch.cat(outputs).numpy() if outputs else np.zeros((0, 0))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)

@@ -1,0 +1,69 @@
+"""``standard``: one stratified train / validation / test split.
+
+Protocol: the test set is a stratified ``test_size`` share of all rows; the validation set a
+stratified ``val_size`` share of all rows taken from the rest; training gets what remains. With
+``binary=true`` the labels become malicious (1) vs benign (0) using the dataset's benign classes.
+Training rows, without labels, form the pre-training pool; test rows never do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from framework.data import AccountData
+from framework.errors import ConfigError
+from framework.hookspecs import hookimpl
+from framework.task import Task
+
+
+def binarise(data: AccountData) -> np.ndarray:
+    """1 for rows of a malicious class, 0 for benign."""
+    benign = [data.class_names.index(c) for c in data.benign_classes]
+    if not benign or len(benign) == len(data.class_names):
+        raise ConfigError(f"dataset '{data.name}' needs both benign and malicious classes to "
+                          f"binarise (benign: {data.benign_classes})")
+    return (~np.isin(data.y, benign)).astype(np.int64)
+
+
+class StandardSplit:
+    def __init__(self, test_size: float = 0.2, val_size: float = 0.1, binary: bool = False) -> None:
+        if not 0 < test_size < 1 or not 0 <= val_size < 1 or test_size + val_size >= 1:
+            raise ConfigError("scenario 'standard': need 0 < test_size < 1, 0 <= val_size < 1 and "
+                              f"test_size + val_size < 1 (got {test_size}, {val_size})")
+        self.test_size = test_size
+        self.val_size = val_size
+        self.binary = binary
+
+    def split(self, data: AccountData, seed: int) -> Task:
+        if self.binary:
+            y, names, positive = binarise(data), ["benign", "malicious"], 1
+        else:
+            y, names, positive = data.y, list(data.class_names), None
+            malicious = [c for c in names if c not in data.benign_classes]
+            if len(names) == 2 and len(malicious) == 1:
+                positive = names.index(malicious[0])
+        present = np.unique(y)
+        # Classes too small to stratify are dropped and recorded, never silently kept in one split.
+        counts = np.bincount(y, minlength=len(names))
+        rare = [names[c] for c in present if counts[c] < 4]
+        rows = np.flatnonzero(~np.isin(y, [names.index(r) for r in rare]))
+        rest, test = train_test_split(rows, test_size=self.test_size, random_state=seed,
+                                      stratify=y[rows])
+        validation = np.empty(0, dtype=np.int64)
+        if self.val_size > 0:
+            share = self.val_size / (1 - self.test_size)
+            rest, validation = train_test_split(rest, test_size=share, random_state=seed,
+                                                stratify=y[rest])
+        setting = {"test_size": self.test_size, "val_size": self.val_size, "binary": self.binary}
+        return Task(scenario="standard", setting=setting, y=y, class_names=names,
+                    train=np.sort(rest), validation=np.sort(validation), test=np.sort(test),
+                    unlabeled=np.sort(rest), positive_class=positive,
+                    notes={"dropped_rare_classes": rare} if rare else {})
+
+
+@hookimpl
+def register_scenarios() -> dict[str, Callable[..., StandardSplit]]:
+    return {"standard": StandardSplit}
