@@ -54,12 +54,12 @@ def task_function(cfg: DictConfig) -> dict[str, Any]:
         error = record["error"]
         print(f"[chainsleuth] job failed ({error['type']}): {error['message']}\n"
               f"  result: {job.output_dir / 'result.json'}")
-    elif record["status"] == "ok" and not multirun:
+    elif record["status"] == "ok":
         metrics = record["metrics"]
         print(f"[chainsleuth] {record['dataset']['name']} ({record['dataset']['provenance']['origin']})"
               f" / {record['task']['name']} / {cfg.model.name} seed {cfg.seed}: "
-              f"macro-F1 {metrics['macro_f1']:.4f}, accuracy {metrics['accuracy']:.4f}\n"
-              f"  result: {job.output_dir / 'result.json'}")
+              f"macro-F1 {metrics['macro_f1']:.4f}, accuracy {metrics['accuracy']:.4f} "
+              f"({record['timings']['total_s']:.1f} s)\n  result: {job.output_dir / 'result.json'}")
     return record
 
 

@@ -9,6 +9,7 @@ weights restored, accelerator from the ``trainer`` config group.
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from typing import Any
 
@@ -75,11 +76,13 @@ def make_trainer(trainer_cfg: dict[str, Any] | None, max_epochs: int,
                  callbacks: list[Callback]) -> L.Trainer:
     cfg = dict(trainer_cfg or {})
     cap = cfg.get("max_epochs")
+    # A progress bar only helps on a terminal; in logs and CI it floods the output.
+    progress = bool(cfg.get("enable_progress_bar", True)) and sys.stderr.isatty()
     return L.Trainer(
         max_epochs=min(max_epochs, cap) if cap else max_epochs,
         accelerator=cfg.get("accelerator", "auto"), devices=cfg.get("devices", 1),
         deterministic=cfg.get("deterministic", True),
-        enable_progress_bar=cfg.get("enable_progress_bar", True),
+        enable_progress_bar=progress,
         enable_model_summary=False, logger=False, callbacks=callbacks,
         enable_checkpointing=False)
 

@@ -1,0 +1,71 @@
+import math
+
+import pytest
+
+from framework.errors import DataError
+from framework.leaderboard import Leaderboard, variant_of
+
+
+def result(model, seed, f1, status="ok", overrides=None, origin="synthetic"):
+    return {"status": status, "seed": seed,
+            "config": {"model": {"name": model}, "dataset": {"name": "d"}},
+            "job": {"overrides": overrides or [f"model={model}", f"seed={seed}"]},
+            "dataset": {"name": "d", "provenance": {"origin": origin}},
+            "task": {"name": "standard", "setting_label": "binary=False"},
+            "metrics": {"macro_f1": f1, "accuracy": f1} if status == "ok" else None,
+            "error": {"message": "boom <b>"} if status != "ok" else None}
+
+
+def test_mean_and_sample_std_match_hand_computation():
+    board = Leaderboard.from_records([(result("lr", s, f), None)
+                                      for s, f in enumerate([0.70, 0.80, 0.90])])
+    row = board.table.iloc[0]
+    assert row["n"] == 3
+    assert row["macro_f1_mean"] == pytest.approx(0.80)
+    # sample std of (0.7, 0.8, 0.9): sqrt(((0.1)^2 + 0 + (0.1)^2) / 2) = 0.1
+    assert row["macro_f1_std"] == pytest.approx(0.1)
+
+
+def test_failed_jobs_are_counted_not_averaged():
+    board = Leaderboard.from_records([(result("lr", 0, 0.5), None), (result("lr", 1, 0.7), None),
+                                      (result("lr", 2, None, status="failed"), None)])
+    row = board.table.iloc[0]
+    assert (row["n"], row["failed"]) == (2, 1)
+    assert row["macro_f1_mean"] == pytest.approx(0.6)
+
+
+def test_single_seed_has_no_spread():
+    board = Leaderboard.from_records([(result("lr", 0, 0.5), None)])
+    assert math.isnan(board.table.iloc[0]["macro_f1_std"])
+    assert "(n=1)" in board.to_text()
+
+
+def test_rows_sorted_by_score_and_split_by_variant():
+    records = [(result("lr", s, 0.6), None) for s in range(2)]
+    records += [(result("rf", s, 0.9, overrides=["model=rf", f"seed={s}", "model.max_depth=3"]),
+                 None) for s in range(2)]
+    board = Leaderboard.from_records(records)
+    assert list(board.table["model"]) == ["rf", "lr"]
+    assert list(board.table["variant"]) == ["model.max_depth=3", "-"]
+
+
+def test_variant_ignores_coordinates_and_infrastructure():
+    assert variant_of(["seed=1", "model=lr", "hydra.launcher=joblib", "trainer.max_epochs=2",
+                       "model.C=0.1", "dataset.days=3"]) == "dataset.days=3 model.C=0.1"
+
+
+def test_html_is_self_contained_and_escaped(tmp_path):
+    board = Leaderboard.from_records([(result("<script>", 0, 0.5), None),
+                                      (result("<script>", 1, None, status="failed"), None)])
+    page = board.to_html()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "boom &lt;b&gt;" in page
+    assert "data:image/png;base64," in page
+    assert "synthetic" in page
+    paths = board.write(tmp_path)
+    assert paths["csv"].read_text().startswith("dataset,origin,scenario")
+
+
+def test_no_results_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match="no result records"):
+        Leaderboard.from_dirs([tmp_path])

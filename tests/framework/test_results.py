@@ -1,0 +1,67 @@
+import json
+import os
+
+import pytest
+
+from framework.errors import DataError
+from framework.results import (REDACTED, SCHEMA_VERSION, is_complete, read_result, redact,
+                               write_atomic, write_result)
+
+
+def record(status="ok", overrides=("model=lr",)):
+    return {"schema_version": SCHEMA_VERSION, "status": status,
+            "job": {"overrides": list(overrides)}, "config": {}, "seed": 0, "plugins": {},
+            "code_version": {}}
+
+
+def test_credentials_are_redacted_at_any_depth():
+    config = {"rpc": {"password": "hunter2", "user": "alice"}, "logger": {"api_key": "k"},
+              "list": [{"token": "t"}], "empty_password": None}
+    clean = redact(config)
+    assert clean["rpc"] == {"password": REDACTED, "user": "alice"}
+    assert clean["logger"]["api_key"] == REDACTED and clean["list"][0]["token"] == REDACTED
+    assert clean["empty_password"] is None
+
+
+def test_written_result_never_contains_the_secret(tmp_path):
+    data = record()
+    data["config"] = {"rpc_password": "hunter2"}
+    path = write_result(tmp_path, data)
+    assert "hunter2" not in path.read_text()
+
+
+def test_atomic_write_leaves_no_partial_file_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "out.json"
+    target.write_text("old")
+
+    def broken_fsync(fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError):
+        write_atomic(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_non_finite_floats_become_null(tmp_path):
+    data = record()
+    data["metrics"] = {"roc_auc": float("nan")}
+    path = write_result(tmp_path, data)
+    assert json.loads(path.read_text())["metrics"]["roc_auc"] is None
+
+
+def test_unknown_schema_version_is_rejected(tmp_path):
+    data = record()
+    data["schema_version"] = 999
+    (tmp_path / "result.json").write_text(json.dumps(data))
+    with pytest.raises(DataError, match="schema version 999"):
+        read_result(tmp_path / "result.json")
+
+
+def test_is_complete_requires_ok_status_and_same_overrides(tmp_path):
+    write_result(tmp_path, record(overrides=["model=lr", "seed=1"]))
+    assert is_complete(tmp_path, ["seed=1", "model=lr", "resume=true"])
+    assert not is_complete(tmp_path, ["model=rf", "seed=1"])
+    write_result(tmp_path, record(status="failed", overrides=["model=lr", "seed=1"]))
+    assert not is_complete(tmp_path, ["model=lr", "seed=1"])

@@ -1,0 +1,74 @@
+"""The runner in-process: result records, determinism, failures, resume, leakage guard."""
+
+import json
+
+import numpy as np
+from helpers import FAST, TINY_SIM, make_config
+
+from framework.results import SCHEMA_VERSION
+from framework.runner import JobInfo, run_job
+
+
+def run(tmp_path, overrides, name="job"):
+    sim = [] if any(o.startswith("dataset=") for o in overrides) else TINY_SIM
+    cfg = make_config([*sim, *FAST, *overrides], tmp_path)
+    return run_job(cfg, JobInfo(output_dir=tmp_path / name, overrides=overrides))
+
+
+def test_result_record_is_complete_and_traceable(tmp_path):
+    record = run(tmp_path, ["model=xgboost", "seed=3"])
+    on_disk = json.loads((tmp_path / "job" / "result.json").read_text())
+    assert on_disk["status"] == "ok" and on_disk["schema_version"] == SCHEMA_VERSION
+    assert on_disk["seed"] == 3 and on_disk["config"]["seed"] == 3
+    assert on_disk["dataset"]["provenance"]["origin"] == "synthetic"
+    assert len(on_disk["dataset"]["fingerprint"]) == 64
+    assert on_disk["plugins"]["model"] == {"name": "xgboost", "distribution": "chainsleuth",
+                                           "version": on_disk["code_version"]["chainsleuth"],
+                                           "plugin": "xgboost"}
+    assert on_disk["code_version"]["git_commit"]
+    metrics = on_disk["metrics"]
+    classes = on_disk["task"]["class_names"]
+    assert set(metrics["per_class"]) == set(classes)
+    matrix = np.array(metrics["confusion_matrix"]["matrix"])
+    assert matrix.sum() == on_disk["task"]["sizes"]["test"]
+    assert np.trace(matrix) / matrix.sum() == record["metrics"]["accuracy"]
+    assert on_disk["peak_memory_mb"] > 0 and on_disk["timings"]["fit_s"] > 0
+
+
+def test_binary_task_reports_roc_and_pr_auc(tmp_path):
+    record = run(tmp_path, ["model=lr", "scenario.binary=true"])
+    assert 0.5 < record["metrics"]["roc_auc"] <= 1.0
+    assert 0 < record["metrics"]["pr_auc"] <= 1.0
+    assert record["task"]["class_names"] == ["benign", "malicious"]
+
+
+def test_same_seed_gives_identical_metrics(tmp_path):
+    for model in ("mlp", "rf"):
+        first = run(tmp_path, [f"model={model}", "seed=1"], "first")
+        second = run(tmp_path, [f"model={model}", "seed=1"], "second")
+        assert first["metrics"] == second["metrics"], model
+
+
+def test_splits_never_share_rows(tmp_path):
+    record = run(tmp_path, ["model=lr"])
+    sizes = record["task"]["sizes"]
+    assert sizes["train"] + sizes["validation"] + sizes["test"] <= record["dataset"]["n_samples"]
+
+
+def test_failed_job_is_recorded_not_raised(tmp_path):
+    record = run(tmp_path, ["dataset=ethereum_fraud", "dataset.path=/nonexistent/file.csv"])
+    assert record["status"] == "failed"
+    assert "/nonexistent/file.csv" in record["error"]["message"]
+    on_disk = json.loads((tmp_path / "job" / "result.json").read_text())
+    assert on_disk["status"] == "failed" and on_disk["error"]["user_error"] is True
+
+
+def test_resume_skips_complete_jobs_only(tmp_path):
+    overrides = ["model=lr", "resume=true"]
+    first = run(tmp_path, overrides)
+    assert first["status"] == "ok"
+    assert run(tmp_path, overrides)["status"] == "skipped"
+    (tmp_path / "job" / "result.json").write_text(
+        (tmp_path / "job" / "result.json").read_text().replace('"status": "ok"',
+                                                              '"status": "failed"'))
+    assert run(tmp_path, overrides)["status"] == "ok"

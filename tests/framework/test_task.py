@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from framework.errors import ConfigError
+from framework.task import Task
+
+
+def make(**sets):
+    base = dict(scenario="s", setting={}, y=np.zeros(10, dtype=int), class_names=["a", "b"],
+                train=[0, 1, 2], test=[3, 4])
+    base.update(sets)
+    return Task(**base)
+
+
+def test_overlapping_train_and_test_is_rejected():
+    with pytest.raises(ConfigError, match="train and test"):
+        make(train=[0, 1, 3], test=[3, 4])
+
+
+def test_test_rows_in_pretraining_pool_are_rejected():
+    with pytest.raises(ConfigError, match="unlabeled and test"):
+        make(unlabeled=[0, 1, 4])
+
+
+def test_validation_must_not_overlap_test():
+    with pytest.raises(ConfigError, match="validation and test"):
+        make(validation=[4])
+
+
+def test_out_of_range_and_duplicates_are_rejected():
+    with pytest.raises(ConfigError, match="out of range"):
+        make(test=[3, 10])
+    with pytest.raises(ConfigError, match="duplicate"):
+        make(train=[0, 0, 1])
+
+
+def test_setting_label_is_sorted_and_stable():
+    assert make(setting={"b": 2, "a": 1}).setting_label() == "a=1,b=2"
