@@ -18,6 +18,7 @@ from framework.errors import ChainSleuthError, ConfigError
 from framework.paths import config_dir
 from framework.plugin_manager import get_plugin_manager
 from framework.registry import KINDS
+from framework.results import is_secret_override
 
 CORE_COMMANDS = ("run", "plugins", "leaderboard")
 DEFAULT_EXPERIMENT = "quickstart"
@@ -109,6 +110,13 @@ def run_command(args: list[str]) -> int:
               f"(experiment={DEFAULT_EXPERIMENT}); see README for single runs")
         args = [*args, f"experiment={DEFAULT_EXPERIMENT}"]
     check_plugin_overrides(overrides, manager)
+    for override in overrides:
+        if is_secret_override(override):
+            key = override.split("=", 1)[0].lstrip("+~")
+            print(f"[chainsleuth] warning: '{key}' looks like a credential. ChainSleuth redacts it "
+                  f"from results and W&B, but Hydra keeps its own copy of the command line in "
+                  f".hydra/overrides.yaml. Pass it through the environment instead: "
+                  f"'{key}=${{oc.env:MY_SECRET}}'", file=sys.stderr)
     register_plugin_configs(manager)
     JobOutcomes.failed = 0
     app = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(

@@ -1,6 +1,6 @@
 """Aggregate result records into mean +- std over seeds, per comparable cell.
 
-A cell is (dataset, origin, scenario, setting, model, variant), where *variant* is every
+A cell is (dataset, scenario, setting, model, variant), where *variant* is every
 command-line override of the job except those that pick the cell's other coordinates or the
 seed: sweeping ``model.max_depth=3,6`` yields two rows, sweeping ``seed=0,1,2`` yields three
 samples of one row. Standard deviations are sample standard deviations (ddof=1); a cell with one
@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import pandas as pd
 from framework.errors import DataError
 from framework.results import find_results, read_result, write_atomic
 
-KEYS = ["dataset", "origin", "scenario", "setting", "model", "variant"]
+KEYS = ["dataset", "scenario", "setting", "model", "variant"]
 METRICS = ["macro_f1", "accuracy", "macro_precision", "macro_recall", "f1", "roc_auc", "pr_auc"]
 # Overrides that pick a cell's coordinates (or change nothing scientific) are not a variant.
 # Scenario parameters are excluded because every scenario records them in its ``setting``.
@@ -42,6 +43,11 @@ def variant_of(overrides: Iterable[str]) -> str:
     return " ".join(sorted(kept)) or "-"
 
 
+def setting_label(scenario: dict[str, Any]) -> str:
+    """The scenario's parameters, from the config, so failed jobs land in their cell too."""
+    return ",".join(f"{k}={v}" for k, v in sorted(scenario.items()) if k != "name") or "-"
+
+
 def record_row(record: dict[str, Any], source: Path | None = None) -> dict[str, Any]:
     config = record.get("config", {})
     dataset = record.get("dataset") or {}
@@ -51,7 +57,7 @@ def record_row(record: dict[str, Any], source: Path | None = None) -> dict[str, 
         "dataset": dataset.get("name") or config.get("dataset", {}).get("name"),
         "origin": (dataset.get("provenance") or {}).get("origin", "?"),
         "scenario": task.get("name") or config.get("scenario", {}).get("name"),
-        "setting": task.get("setting_label", "-"),
+        "setting": setting_label(config.get("scenario", {})),
         "model": config.get("model", {}).get("name"),
         "variant": variant_of(record.get("job", {}).get("overrides", [])),
         "seed": record.get("seed"),
@@ -143,13 +149,14 @@ class Leaderboard:
         for ax, ((dataset, scenario, setting), group) in zip(axes[:, 0], panels):
             labels, values = [], []
             for (model, variant), cell in group.groupby(["model", "variant"], sort=True):
-                labels.append(model if variant == "-" else f"{model}\n{variant}")
+                labels.append(model if variant == "-" else f"{model}\n" + "\n".join(
+                    textwrap.wrap(variant, 28)))
                 values.append(cell[metric].to_numpy())
             ax.boxplot(values, tick_labels=labels)
             ax.set_title(f"{dataset} / {scenario} / {setting}")
             ax.set_ylabel(metric)
             ax.tick_params(axis="x", labelsize=8)
-        fig.tight_layout()
+        fig.set_layout_engine("constrained")
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100)
         plt.close(fig)
@@ -166,7 +173,7 @@ class Leaderboard:
         return paths
 
     def _display_frame(self) -> pd.DataFrame:
-        out = self.table[KEYS + ["n", "failed"]].copy()
+        out = self.table[KEYS + ["origin", "n", "failed"]].copy()
         for metric in self.metric_columns():
             out[metric] = [_format(m, s, n) for m, s, n in zip(
                 self.table[f"{metric}_mean"], self.table[f"{metric}_std"], self.table["n"])]
@@ -186,6 +193,8 @@ def _aggregate(runs: pd.DataFrame) -> pd.DataFrame:
     for key, group in runs.groupby(KEYS, sort=True, dropna=False):
         ok = group[group["status"] == "ok"]
         row = dict(zip(KEYS, key))
+        origins = sorted(set(group["origin"].dropna()) - {"?"})
+        row["origin"] = "/".join(origins) or "?"
         row["n"] = int(len(ok))
         row["failed"] = int((group["status"] != "ok").sum())
         row["seeds"] = " ".join(str(s) for s in sorted(ok["seed"].dropna().astype(int)))

@@ -26,17 +26,30 @@ _SECRET_KEY = re.compile(r"(pass(word)?|secret|token|api[_-]?key|credential|auth
 REDACTED = "***redacted***"
 
 
+_ASSIGNMENT = re.compile(r"^(?P<key>[+~]*[\w.\-/]+)=(?P<value>.+)$", re.S)
+
+
 def redact(value: Any) -> Any:
     """Copy of a config with every credential-like key's value replaced.
 
-    Configs reach disk and W&B; RPC passwords and API keys must never do so.
+    Configs and command-line overrides (``key=value`` strings) reach disk and W&B; RPC passwords
+    and API keys must never do so.
     """
     if isinstance(value, Mapping):
         return {k: (REDACTED if _SECRET_KEY.search(str(k)) and v not in (None, "") else redact(v))
                 for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v) for v in value]
+    if isinstance(value, str):
+        match = _ASSIGNMENT.match(value)
+        if match and _SECRET_KEY.search(match["key"]):
+            return f"{match['key']}={REDACTED}"
     return value
+
+
+def is_secret_override(override: str) -> bool:
+    match = _ASSIGNMENT.match(override)
+    return bool(match and _SECRET_KEY.search(match["key"]))
 
 
 def _json_safe(value: Any) -> Any:

@@ -22,8 +22,8 @@ class Task:
 
     Attributes:
         scenario: scenario plugin name.
-        setting: the scenario's parameters that distinguish this task (e.g. ``{"ratio": 25}``);
-            leaderboards group by it.
+        setting: the scenario's parameters that distinguish this task (e.g. ``{"ratio": 25}``),
+            recorded with the result; leaderboards group by the scenario's config node.
         y: task label per dataset row (may differ from the dataset's labels, e.g. binarised);
             rows outside every split may hold -1.
         class_names: names of the task's classes, indexed by ``y``.

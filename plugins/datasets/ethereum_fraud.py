@@ -82,6 +82,11 @@ SCHEMA_MAPPING: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
 }
 
 
+def _few(names: list[str], limit: int = 6) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return f"[{shown}{f', ... ({len(names)} in all)' if len(names) > limit else ''}]"
+
+
 def read_table(path) -> pd.DataFrame:
     """Read the CSV strictly: exact header, one field per column on every row, numeric cells."""
     try:
@@ -96,7 +101,8 @@ def read_table(path) -> pd.DataFrame:
         missing = [c for c in EXPECTED_HEADER if c not in header]
         extra = [c for c in header if c not in EXPECTED_HEADER]
         raise DataError(f"{path}: header does not match the Kaggle layout ({len(header)} columns, "
-                        f"expected {len(EXPECTED_HEADER)}); missing {missing}, unexpected {extra}")
+                        f"expected {len(EXPECTED_HEADER)}); missing {_few(missing)}, "
+                        f"unexpected {_few(extra)}")
     if len(rows) == 1:
         raise DataError(f"{path}: header only, no data rows")
     for line, row in enumerate(rows[1:], start=2):

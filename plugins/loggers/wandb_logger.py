@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import netrc
 import os
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ class WandbLogger:
         self.project = project
         self.entity = entity
         self.mode = ("online" if has_credentials() else "offline") if mode == "auto" else mode
+        if os.environ.get("WANDB_MODE") == "":  # an empty value makes wandb.init fail obscurely
+            del os.environ["WANDB_MODE"]
         self.group = group
         self.tags = list(tags or [])
         self.run = None
@@ -59,9 +62,15 @@ class WandbLogger:
         import wandb
 
         directory.mkdir(parents=True, exist_ok=True)
-        return wandb.init(project=self.project, entity=self.entity, mode=self.mode,
-                          dir=str(directory), reinit="create_new",
-                          settings=wandb.Settings(silent=True, console="off"), **kwargs)
+        # W&B records the command line; a credential typed there must not reach it.
+        saved_argv = sys.argv
+        sys.argv = redact(list(sys.argv))
+        try:
+            return wandb.init(project=self.project, entity=self.entity, mode=self.mode,
+                              dir=str(directory), reinit="create_new",
+                              settings=wandb.Settings(silent=True, console="off"), **kwargs)
+        finally:
+            sys.argv = saved_argv
 
     @hookimpl
     def on_run_started(self, run: RunInfo) -> None:

@@ -8,10 +8,11 @@ from framework.leaderboard import Leaderboard, variant_of
 
 def result(model, seed, f1, status="ok", overrides=None, origin="synthetic"):
     return {"status": status, "seed": seed,
-            "config": {"model": {"name": model}, "dataset": {"name": "d"}},
+            "config": {"model": {"name": model}, "dataset": {"name": "d"},
+                       "scenario": {"name": "standard", "binary": False}},
             "job": {"overrides": overrides or [f"model={model}", f"seed={seed}"]},
             "dataset": {"name": "d", "provenance": {"origin": origin}},
-            "task": {"name": "standard", "setting_label": "binary=False"},
+            "task": {"name": "standard"},
             "metrics": {"macro_f1": f1, "accuracy": f1} if status == "ok" else None,
             "error": {"message": "boom <b>"} if status != "ok" else None}
 
@@ -63,7 +64,7 @@ def test_html_is_self_contained_and_escaped(tmp_path):
     assert "data:image/png;base64," in page
     assert "synthetic" in page
     paths = board.write(tmp_path)
-    assert paths["csv"].read_text().startswith("dataset,origin,scenario")
+    assert paths["csv"].read_text().startswith("dataset,scenario,setting,model,variant,origin")
 
 
 def test_no_results_is_a_clear_error(tmp_path):

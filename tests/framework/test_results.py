@@ -65,3 +65,8 @@ def test_is_complete_requires_ok_status_and_same_overrides(tmp_path):
     assert not is_complete(tmp_path, ["model=rf", "seed=1"])
     write_result(tmp_path, record(status="failed", overrides=["model=lr", "seed=1"]))
     assert not is_complete(tmp_path, ["model=lr", "seed=1"])
+
+
+def test_credential_overrides_are_redacted():
+    assert redact(["model=lr", "+rpc.password=hunter2", "logger.api_key=abc"]) == [
+        "model=lr", f"+rpc.password={REDACTED}", f"logger.api_key={REDACTED}"]

@@ -32,9 +32,11 @@ def make_config(overrides: list[str], tmp_path: Path, with_hydra: bool = False) 
             f"paths.cache_dir={tmp_path / 'cache'}", f"paths.data_dir={DATA_DIR}", *overrides])
 
 
-def run_cli(args: list[str], cwd: Path, env: dict[str, str] | None = None,
+def run_cli(args: list[str], cwd: Path, env: dict[str, str | None] | None = None,
             timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run ``chainsleuth`` in a subprocess; ``env`` values of None remove that variable."""
     environment = {**os.environ, "CHAINSLEUTH_DATA_DIR": str(DATA_DIR), "WANDB_MODE": "offline",
                    "WANDB_SILENT": "true", **(env or {})}
+    environment = {k: v for k, v in environment.items() if v is not None}
     return subprocess.run([sys.executable, "-m", "framework.cli", *args], cwd=cwd,
                           capture_output=True, text=True, env=environment, timeout=timeout)

@@ -1,0 +1,91 @@
+"""The real CLI in a subprocess: plugin listing, clear errors, sweeps, leaderboards, resume."""
+
+import json
+
+import pytest
+from helpers import TINY_SIM, run_cli
+
+from framework.leaderboard import Leaderboard
+
+SWEEP = [*TINY_SIM, "trainer.max_epochs=3"]
+
+
+def results(sweep_dir):
+    return sorted(sweep_dir.rglob("result.json"))
+
+
+def test_plugins_lists_every_kind_with_distribution(tmp_path):
+    done = run_cli(["plugins", "--json"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    kinds = {row["kind"] for row in rows}
+    assert {"dataset", "scenario", "model", "encoder", "augmentation", "logger"} <= kinds
+    assert all(row["distribution"] and row["version"] for row in rows)
+    table = run_cli(["plugins"], tmp_path).stdout
+    assert table.splitlines()[0].split() == ["KIND", "NAME", "DISTRIBUTION", "VERSION"]
+
+
+def test_unknown_plugin_fails_before_any_work(tmp_path):
+    done = run_cli(["run", "-m", "model=lr,no_such_model"], tmp_path)
+    assert done.returncode == 2
+    assert "unknown model ['no_such_model']" in done.stderr and "xgboost" in done.stderr
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_bad_override_is_reported_without_traceback(tmp_path):
+    done = run_cli(["run", "modle=lr"], tmp_path)
+    assert done.returncode != 0
+    assert "Could not override 'modle'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_unreadable_data_path_names_the_file(tmp_path):
+    missing = tmp_path / "nowhere" / "transaction_dataset.csv"
+    done = run_cli(["run", "dataset=ethereum_fraud", f"dataset.path={missing}",
+                    f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    assert done.returncode == 1
+    assert str(missing) in done.stdout and "does not exist" in done.stdout
+    record = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert record["status"] == "failed"
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+def test_two_by_two_multirun_writes_four_results_and_a_leaderboard(tmp_path, launcher):
+    sweep = tmp_path / "sweep"
+    args = ["run", "-m", "model=lr,dt", "seed=0,1", f"hydra.sweep.dir={sweep}", *SWEEP]
+    if launcher == "joblib":
+        args += ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    done = run_cli(args, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(results(sweep)) == 4
+    board = Leaderboard.from_dirs([sweep])
+    assert sorted(board.table["model"]) == ["dt", "lr"] and set(board.table["n"]) == {2}
+    assert (sweep / "leaderboard.html").is_file() and (sweep / "leaderboard.md").is_file()
+    assert "macro_f1" in done.stdout
+
+
+def test_resume_skips_finished_jobs_of_an_interrupted_sweep(tmp_path):
+    sweep = tmp_path / "sweep"
+    base = ["run", "-m", "model=lr,dt", f"hydra.sweep.dir={sweep}", "resume=true", *SWEEP]
+    assert run_cli(base, tmp_path).returncode == 0
+    finished = results(sweep)
+    stamps = {p: p.stat().st_mtime_ns for p in finished}
+    finished[1].unlink()  # job 1 "was interrupted"
+    again = run_cli(base, tmp_path)
+    assert again.returncode == 0
+    assert again.stdout.count("already has a complete result; skipped") == 1
+    assert finished[0].stat().st_mtime_ns == stamps[finished[0]]
+    assert finished[1].is_file()
+
+
+def test_leaderboard_command_aggregates_directories(tmp_path):
+    sweep = tmp_path / "sweep"
+    run_cli(["run", "-m", "model=lr", "seed=0,1", f"hydra.sweep.dir={sweep}", *SWEEP], tmp_path)
+    out = tmp_path / "board"
+    done = run_cli(["leaderboard", str(sweep), "--out", str(out)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "±" in done.stdout
+    assert {p.name for p in out.iterdir()} == {"leaderboard.csv", "leaderboard.md",
+                                               "leaderboard.html"}
+    empty = run_cli(["leaderboard", str(tmp_path / "empty")], tmp_path)
+    assert empty.returncode == 2 and "no such file or directory" in empty.stderr
