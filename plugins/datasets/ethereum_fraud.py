@@ -1,7 +1,7 @@
 """``ethereum_fraud``: the Kaggle "Ethereum Fraud Detection Dataset" (tabular, one row per account).
 
 Layout is checked against the original file exactly: an unnamed first column, ``Index``,
-``Address``, ``FLAG`` and 47 more, several with leading or trailing spaces, a duplicated
+``Address``, ``FLAG`` and 47 more (45 numeric), several with leading or trailing spaces, a duplicated
 ``' ERC20 uniq sent addr.1'`` and two string token-type columns (not used as features).
 
 Policies (recorded in the provenance of every result):
@@ -10,7 +10,7 @@ Policies (recorded in the provenance of every result):
   whose rows disagree on FLAG is dropped entirely (its label is unknowable).
 * Missing cells (many ERC20 fields are empty) stay NaN: the shared preprocessing imputes the
   training median. ``nan_policy=zero`` reproduces the common "NaN -> 0" practice instead.
-* ``features=native`` uses the 46 numeric columns; ``features=schema`` maps them onto the
+* ``features=native`` uses the 45 numeric columns; ``features=schema`` maps them onto the
   account schema, with the attributes this table cannot provide left NaN and listed in
   ``extras["schema_missing"]``.
 """
