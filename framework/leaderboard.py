@@ -27,10 +27,10 @@ from framework.results import find_results, read_result, write_atomic
 KEYS = ["dataset", "scenario", "setting", "model", "variant"]
 METRICS = ["macro_f1", "accuracy", "macro_precision", "macro_recall", "f1", "roc_auc", "pr_auc"]
 # Overrides that pick a cell's coordinates (or change nothing scientific) are not a variant.
-# Scenario parameters are excluded because every scenario records them in its ``setting``.
+# Scenario parameters form the ``setting`` column and dataset parameters the ``dataset`` label.
 _COORDINATE_KEYS = frozenset({"seed", "dataset", "model", "scenario", "logger", "resume", "study",
                               "experiment"})
-_NON_VARIANT_PREFIXES = ("hydra.", "paths.", "trainer.", "logger.", "scenario.")
+_NON_VARIANT_PREFIXES = ("hydra.", "paths.", "trainer.", "logger.", "scenario.", "dataset.")
 
 
 def variant_of(overrides: Iterable[str]) -> str:
@@ -43,6 +43,13 @@ def variant_of(overrides: Iterable[str]) -> str:
     return " ".join(sorted(kept)) or "-"
 
 
+def dataset_label(name: str | None, overrides: Iterable[str]) -> str | None:
+    """The dataset name, plus its overridden parameters: different data never share a cell."""
+    params = sorted(o.lstrip("+~")[len("dataset."):] for o in overrides
+                    if o.lstrip("+~").startswith("dataset."))
+    return f"{name}[{','.join(params)}]" if params else name
+
+
 def setting_label(scenario: dict[str, Any]) -> str:
     """The scenario's parameters, from the config, so failed jobs land in their cell too."""
     return ",".join(f"{k}={v}" for k, v in sorted(scenario.items()) if k != "name") or "-"
@@ -53,13 +60,15 @@ def record_row(record: dict[str, Any], source: Path | None = None) -> dict[str, 
     dataset = record.get("dataset") or {}
     task = record.get("task") or {}
     metrics = record.get("metrics") or {}
+    overrides = record.get("job", {}).get("overrides", [])
     row = {
-        "dataset": dataset.get("name") or config.get("dataset", {}).get("name"),
+        "dataset": dataset_label(dataset.get("name") or config.get("dataset", {}).get("name"),
+                                 overrides),
         "origin": (dataset.get("provenance") or {}).get("origin", "?"),
         "scenario": task.get("name") or config.get("scenario", {}).get("name"),
         "setting": setting_label(config.get("scenario", {})),
         "model": config.get("model", {}).get("name"),
-        "variant": variant_of(record.get("job", {}).get("overrides", [])),
+        "variant": variant_of(overrides),
         "seed": record.get("seed"),
         "status": record.get("status"),
         "error": (record.get("error") or {}).get("message"),

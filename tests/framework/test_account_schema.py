@@ -101,3 +101,11 @@ def test_missing_prevout_names_the_block_and_tx():
                                             "vout": []}]}
     with pytest.raises(DataError, match="block 7: input of tx t has no prevout"):
         utxo_tables_from_core_blocks([block])
+
+
+def test_docs_table_lists_every_attribute_with_its_definition():
+    from helpers import REPO
+
+    text = (REPO / "docs" / "account_schema.md").read_text()
+    for i, attribute in enumerate(SCHEMA, 1):
+        assert f"| {i} | `{attribute.name}` | {attribute.group} | {attribute.definition} |" in text

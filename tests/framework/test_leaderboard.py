@@ -52,7 +52,15 @@ def test_rows_sorted_by_score_and_split_by_variant():
 
 def test_variant_ignores_coordinates_and_infrastructure():
     assert variant_of(["seed=1", "model=lr", "hydra.launcher=joblib", "trainer.max_epochs=2",
-                       "model.C=0.1", "dataset.days=3"]) == "dataset.days=3 model.C=0.1"
+                       "model.C=0.1", "dataset.days=3", "augmentation=feature_mask"]) == (
+        "augmentation=feature_mask model.C=0.1")
+
+
+def test_dataset_parameters_label_the_dataset():
+    records = [(result("lr", 0, 0.5, overrides=["model=lr", "seed=0", "dataset.days=3"]), None),
+               (result("lr", 0, 0.7), None)]
+    board = Leaderboard.from_records(records)
+    assert sorted(board.table["dataset"]) == ["d", "d[days=3]"]
 
 
 def test_html_is_self_contained_and_escaped(tmp_path):

@@ -1,0 +1,89 @@
+"""An external plugin written only from the README's guide is discovered and runs in a sweep."""
+
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from helpers import REPO, TINY_SIM, run_cli
+
+from framework.leaderboard import Leaderboard
+
+FILE_BLOCK = re.compile(r"<!-- file: (?P<path>[^ ]+) -->\s*```\w*\n(?P<body>.*?)```", re.S)
+
+
+@pytest.fixture(scope="module")
+def installed_guide_plugin(tmp_path_factory):
+    root = tmp_path_factory.mktemp("guide")
+    files = FILE_BLOCK.findall((REPO / "README.md").read_text())
+    assert {p for p, _ in files} == {"chainsleuth-naive-bayes/chainsleuth_naive_bayes.py",
+                                      "chainsleuth-naive-bayes/pyproject.toml"}
+    for path, body in files:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(body)
+    site = root / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--target", str(site),
+                    str(root / "chainsleuth-naive-bayes")], check=True)
+    return site
+
+
+def test_guide_plugin_is_listed_with_its_distribution(installed_guide_plugin, tmp_path):
+    done = run_cli(["plugins"], tmp_path, env={"PYTHONPATH": str(installed_guide_plugin)})
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()]
+    assert ["model", "naive_bayes", "chainsleuth-naive-bayes", "0.1.0"] in rows
+
+
+def test_guide_plugin_runs_in_a_sweep_with_a_generated_config(installed_guide_plugin, tmp_path):
+    sweep = tmp_path / "sweep"
+    done = run_cli(["run", "-m", "model=naive_bayes", "model.var_smoothing=1e-9,1e-6", "seed=0,1",
+                    f"hydra.sweep.dir={sweep}", *TINY_SIM], tmp_path,
+                   env={"PYTHONPATH": str(installed_guide_plugin)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    board = Leaderboard.from_dirs([sweep])
+    assert sorted(board.table["variant"]) == ["model.var_smoothing=1e-06",
+                                              "model.var_smoothing=1e-09"]
+    assert set(board.table["n"]) == {2} and set(board.table["failed"]) == {0}
+    assert board.runs.iloc[0]["source"] and set(board.runs["model"]) == {"naive_bayes"}
+
+
+def test_restricting_external_plugins(installed_guide_plugin, tmp_path):
+    env = {"PYTHONPATH": str(installed_guide_plugin), "CHAINSLEUTH_PLUGINS": ""}
+    assert "naive_bayes" not in run_cli(["plugins"], tmp_path, env=env).stdout
+    env["CHAINSLEUTH_PLUGINS"] = "chainsleuth-naive-bayes"
+    assert "naive_bayes" in run_cli(["plugins"], tmp_path, env=env).stdout
+
+
+def write_plugin(site, dist, module_source, entry="broken"):
+    (site / f"{dist.replace('-', '_')}.py").write_text(textwrap.dedent(module_source))
+    info = site / f"{dist.replace('-', '_')}-1.2.3.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
+    (info / "entry_points.txt").write_text(
+        f"[chainsleuth]\n{entry} = {dist.replace('-', '_')}\n")
+
+
+def test_plugin_that_fails_to_import_names_its_distribution(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    write_plugin(site, "chainsleuth-broken", "import does_not_exist\n")
+    done = run_cli(["plugins"], tmp_path, env={"PYTHONPATH": str(site)})
+    assert done.returncode == 2
+    assert "chainsleuth-broken 1.2.3" in done.stderr and "does_not_exist" in done.stderr
+
+
+def test_duplicate_name_names_both_distributions(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    write_plugin(site, "chainsleuth-shadow", """
+        from framework.hookspecs import hookimpl
+
+        @hookimpl
+        def register_models():
+            return {"xgboost": object}
+    """, entry="shadow")
+    done = run_cli(["plugins"], tmp_path, env={"PYTHONPATH": str(site)})
+    assert done.returncode == 2
+    assert "chainsleuth-shadow 1.2.3" in done.stderr and "chainsleuth 0.1.0" in done.stderr
