@@ -1,0 +1,291 @@
+"""``ethereum_txs``: raw Ethereum transaction lists of labelled ("centre") accounts.
+
+Layout (the FDGNN crawl in the shared data): one folder per label, one ``<address>.csv`` per
+centre account holding its first-order transactions. Two header variants exist and both are
+accepted exactly:
+
+* phishing / normal: ``,TxHash,BlockHeight,TimeStamp,From,To,Value,ContractAddress,Input,isError``
+* hack / ponzi: ``, TxHash, BlockHeight, TimesStamp, From, To, Value`` (leading spaces,
+  ``TimesStamp``; ``TxHash`` and ``BlockHeight`` are 0)
+
+Policies (recorded in every result's provenance):
+
+* **Shared transactions.** A transaction between two centres is listed in both files. Rows are
+  deduplicated on ``TxHash`` where the crawl has real hashes, and on (timestamp, from, to,
+  value) where it has not; the number removed is recorded.
+* **Two crawls.** Phishing/normal and hack/ponzi come from different crawls with different
+  columns and periods; a model can learn the crawl instead of the behaviour.
+  ``shared_columns=true`` (default) uses only the columns both crawls have (timestamp, from,
+  to, value); ``false`` also drops failed transactions (``isError=1``, which only the
+  phishing/normal crawl records). ``shared_period=true`` keeps only transactions inside the
+  period both crawls cover (2015-08 .. 2019-10); it is off by default because it leaves 10 of
+  the 826 hack accounts with any transaction. The account schema holds no absolute time, so
+  the period difference reaches models only through behaviour (e.g. activity levels).
+* **Contract creation** rows with an empty ``To`` (one per Ponzi file) are the creation of the
+  centre contract: an incoming event of the centre from its creator.
+* The null address ``0x000...0`` of the normal set is not an account anyone controls (its
+  history is burns); ``drop_null_address=true`` (default) removes it as a centre.
+* ``classes`` chooses which labels to load (e.g. ``[phishing, normal]`` to stay within one crawl).
+
+Features are the 43 account-schema attributes of each centre, computed from its deduplicated
+history. Histories stay available (``extras["events"]``, ``extras["links"]``) so augmentations
+can act on transactions; ``extras["graph"]`` is the account interaction graph as a PyG ``Data``
+(all centres and counterparties; edges = transfers aggregated per ordered pair, with count and
+total value), and ``edge_index`` its restriction to centre rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from framework.account_schema import ATTRIBUTE_NAMES, compute_attributes
+from framework.data import AccountData, Provenance
+from framework.errors import DataError
+from framework.hookspecs import hookimpl
+from framework.interfaces import DataContext
+from framework.results import write_atomic
+
+RELATIVE_PATH = "ethereum_txs_fdgnn"
+FOLDERS = {"phishing": "Phishing first-order nodes", "normal": "Normal first-order nodes",
+           "hack": "Hack first-order nodes", "ponzi": "Ponzi first-order nodes"}
+CLASSES = ("normal", "phishing", "hack", "ponzi")
+FULL_HEADER = ",TxHash,BlockHeight,TimeStamp,From,To,Value,ContractAddress,Input,isError"
+SHORT_HEADER = ", TxHash, BlockHeight, TimesStamp, From, To, Value"
+NULL_ADDRESS = "0x" + "0" * 40
+TABLE_VERSION = "1"
+
+
+def _read_file(path: Path, label: str) -> pa.Table:
+    with open(path, encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\r\n")
+    if header not in (FULL_HEADER, SHORT_HEADER):
+        raise DataError(f"{path}: header {header!r} is neither of the two known layouts: "
+                        f"{FULL_HEADER!r} or {SHORT_HEADER!r}")
+    names = ["row", "tx_hash", "block", "timestamp", "from", "to", "value"]
+    if header == FULL_HEADER:
+        names += ["contract", "input", "is_error"]
+    try:
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=names,
+                                                                    skip_rows=1),
+                               parse_options=pacsv.ParseOptions(),
+                               convert_options=pacsv.ConvertOptions(
+                                   column_types={n: pa.string() for n in names},
+                                   strings_can_be_null=False))
+    except pa.ArrowInvalid as exc:
+        raise DataError(f"{path}: malformed CSV ({exc}); expected {len(names)} fields per row "
+                        f"as in its header") from exc
+    centre = path.stem.lower()
+    columns = {n: pc_strip(table[n]) for n in ("tx_hash", "timestamp", "from", "to", "value")}
+    is_error = pc_strip(table["is_error"]) if "is_error" in names else pa.array(
+        ["0"] * table.num_rows)
+    return pa.table({**columns, "is_error": is_error,
+                     "centre": pa.array([centre] * table.num_rows),
+                     "label": pa.array([label] * table.num_rows),
+                     "line": pa.array(np.arange(2, table.num_rows + 2)),
+                     "file": pa.array([str(path)] * table.num_rows)})
+
+
+def pc_strip(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    import pyarrow.compute as pc
+
+    return pc.utf8_lower(pc.utf8_trim_whitespace(column))
+
+
+def _to_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    for column, kind in (("timestamp", "int64"), ("value", "float64"), ("is_error", "int64")):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            row = frame[bad].iloc[0]
+            raise DataError(f"{row['file']}, line {row['line']}, column {column!r}: "
+                            f"{row[column]!r} is not a number")
+        frame[column] = values.astype(kind)
+    return frame
+
+
+def read_transactions(root: Path, classes: Sequence[str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Every row of every centre file of the chosen classes, typed and validated."""
+    tables, centres = [], {}
+    for label in classes:
+        folder = root / FOLDERS[label]
+        if not folder.is_dir():
+            raise DataError(f"dataset 'ethereum_txs': folder {folder} is missing; expected the "
+                            f"four label folders of {RELATIVE_PATH} ({', '.join(FOLDERS.values())})")
+        files = sorted(folder.glob("*.csv"))
+        if not files:
+            raise DataError(f"{folder}: no <address>.csv files")
+        for path in files:
+            centre = path.stem.lower()
+            if centre in centres:
+                raise DataError(f"{path}: centre {centre} is also labelled {centres[centre]}; "
+                                f"an account needs one label")
+            centres[centre] = label
+            tables.append(_read_file(path, label))
+    frame = _to_numbers(pa.concat_tables(tables).to_pandas())
+    outsider = (frame["from"] != frame["centre"]) & (frame["to"] != frame["centre"]) & (
+        frame["to"] != "")
+    if outsider.any():
+        row = frame[outsider].iloc[0]
+        raise DataError(f"{row['file']}, line {row['line']}: the transaction involves neither "
+                        f"the file's centre account {row['centre']} as From nor as To")
+    return frame, {"files": len(centres), "rows": len(frame), "centres": centres}
+
+
+def deduplicate(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Keep one copy of each transaction (see module docs); return the counts removed.
+
+    With hashes: one row per hash, which removes the copy in the second centre file and the
+    second listing of a self-transfer (Etherscan lists those twice). Without hashes (hack /
+    ponzi crawl): a row identical to one in another centre's file is that file's copy, and an
+    identical self-transfer row in the same file its second listing; other identical rows in
+    one file are kept, as distinct transactions that happen to look alike.
+    """
+    hashed = frame["tx_hash"].str.startswith("0x")
+    with_hash, without = frame[hashed], frame[~hashed]
+    files_per_hash = with_hash.groupby("tx_hash")["centre"].nunique()
+    self_listed = with_hash.duplicated(["tx_hash", "centre"]) & (
+        with_hash["from"] == with_hash["to"])
+    key = ["timestamp", "from", "to", "value"]
+    first_file = without.groupby(key)["centre"].transform("min")
+    cross_copy = without["centre"] != first_file
+    self_copy = without.duplicated([*key, "centre"]) & (without["from"] == without["to"])
+    kept = pd.concat([with_hash[~with_hash.duplicated("tx_hash")],
+                      without[~cross_copy & ~self_copy]]).sort_index()
+    return kept, {"hashes_in_two_centre_files": int((files_per_hash >= 2).sum()),
+                  "hashed_rows_removed": int(with_hash.duplicated("tx_hash").sum()),
+                  "self_transfer_second_listings": int(self_listed.sum() + self_copy.sum()),
+                  "unhashed_cross_file_copies_removed": int(cross_copy.sum())}
+
+
+class EthereumTxsDataset:
+    def __init__(self, path: str | None = None, classes: Sequence[str] = CLASSES,
+                 shared_columns: bool = True, shared_period: bool = False,
+                 drop_null_address: bool = True) -> None:
+        unknown = sorted(set(classes) - set(CLASSES))
+        if unknown or len(set(classes)) < 2:
+            raise DataError(f"dataset 'ethereum_txs': classes must be at least two of "
+                            f"{list(CLASSES)}, got {list(classes)}")
+        self.path = path
+        self.classes = [c for c in CLASSES if c in set(classes)]
+        self.shared_columns = shared_columns
+        self.shared_period = shared_period
+        self.drop_null_address = drop_null_address
+
+    def load(self, context: DataContext) -> AccountData:
+        root = context.locate("ethereum_txs", RELATIVE_PATH, self.path)
+        frame, stats = self._cached_table(root, context.cache_dir)
+        centres = pd.Series(stats.pop("centres")).sort_index()
+        if self.drop_null_address:
+            centres = centres.drop(NULL_ADDRESS, errors="ignore")
+        frame = frame.copy()
+        frame.loc[frame["to"] == "", "to"] = frame.loc[frame["to"] == "", "centre"]
+        if self.shared_period:
+            bounds = frame.groupby(frame["label"].isin(["hack", "ponzi"]))["timestamp"].agg(
+                ["min", "max"])
+            if len(bounds) == 2:
+                start, end = bounds["min"].max(), bounds["max"].min()
+                frame = frame[(frame["timestamp"] >= start) & (frame["timestamp"] <= end)]
+                stats["period"] = [int(start), int(end)]
+        if not self.shared_columns:
+            stats["failed_dropped"] = int((frame["is_error"] == 1).sum())
+            frame = frame[frame["is_error"] == 0]
+        events, links = self._history(frame)
+        active = set(events["account"])
+        silent = [c for c in centres.index if c not in active]
+        # A centre without a single transaction left (e.g. all outside the shared period) has
+        # nothing to learn from, and its all-missing row would only reveal its crawl.
+        centres = centres.drop(silent)
+        stats["centres_without_transactions_dropped"] = len(silent)
+        ids = centres.index.to_numpy()
+        attributes = compute_attributes(events[events["account"].isin(set(ids))],
+                                        links[links["account"].isin(set(ids))], ids)
+        y = np.array([self.classes.index(label) for label in centres.to_numpy()])
+        graph, edge_index = _interaction_graph(frame, ids)
+        return AccountData(
+            name="ethereum_txs", ids=ids, X=attributes.to_numpy(),
+            feature_names=list(ATTRIBUTE_NAMES), y=y, class_names=list(self.classes),
+            benign_classes=["normal"] if "normal" in self.classes else [],
+            provenance=Provenance(
+                origin="real", source=str(root),
+                description="FDGNN crawl: raw Etherscan transactions of labelled accounts",
+                details={**stats, "classes": self.classes, "shared_columns": self.shared_columns,
+                         "shared_period": self.shared_period,
+                         "drop_null_address": self.drop_null_address,
+                         "transactions": int(len(frame))}),
+            edge_index=edge_index,
+            extras={"events": events[events["account"].isin(set(ids))].reset_index(drop=True),
+                    "links": links[links["account"].isin(set(ids))].reset_index(drop=True),
+                    "graph": graph, "feature_space": "account_schema"})
+
+    def _cached_table(self, root: Path, cache_dir: Path) -> tuple[pd.DataFrame, dict]:
+        """Parse once, then reuse a Parquet copy keyed by the folder listing (names, sizes, times)."""
+        listing = hashlib.sha256()
+        for label in self.classes:
+            for path in sorted((root / FOLDERS[label]).glob("*.csv")):
+                stat = path.stat()
+                listing.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+        key = listing.hexdigest()[:16]
+        cache = Path(cache_dir) / "ethereum_txs" / f"{TABLE_VERSION}-{'-'.join(self.classes)}-{key}"
+        table_path, stats_path = cache / "transactions.parquet", cache / "stats.json"
+        if table_path.is_file() and stats_path.is_file():
+            import json
+
+            return pq.read_table(table_path).to_pandas(), json.loads(stats_path.read_text())
+        frame, stats = read_transactions(root, self.classes)
+        frame, dedup = deduplicate(frame)
+        stats.update(dedup)
+        frame = frame.drop(columns=["file", "line"]).reset_index(drop=True)
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = table_path.with_suffix(".tmp")
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+        tmp.replace(table_path)
+        import json
+
+        write_atomic(stats_path, json.dumps(stats))
+        return frame, stats
+
+    @staticmethod
+    def _history(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        txid = np.where(frame["tx_hash"].str.startswith("0x"), frame["tx_hash"],
+                        "row:" + frame.index.astype(str))
+        outgoing = pd.DataFrame({"account": frame["from"].to_numpy(), "txid": txid,
+                                 "timestamp": frame["timestamp"].to_numpy(), "direction": "out",
+                                 "value": frame["value"].to_numpy()})
+        incoming = outgoing.assign(account=frame["to"].to_numpy(), direction="in")
+        events = pd.concat([outgoing, incoming], ignore_index=True)
+        links = pd.DataFrame({
+            "account": np.concatenate([frame["from"].to_numpy(), frame["to"].to_numpy()]),
+            "direction": ["out"] * len(frame) + ["in"] * len(frame),
+            "counterparty": np.concatenate([frame["to"].to_numpy(), frame["from"].to_numpy()])})
+        return events, links
+
+
+def _interaction_graph(frame: pd.DataFrame, centres: np.ndarray):
+    from torch_geometric.data import Data
+    import torch
+
+    pairs = frame.groupby(["from", "to"]).agg(count=("value", "size"), total=("value", "sum"))
+    pairs = pairs.reset_index()
+    nodes = pd.Index(pd.unique(np.concatenate([centres, pairs["from"], pairs["to"]])))
+    source, target = nodes.get_indexer(pairs["from"]), nodes.get_indexer(pairs["to"])
+    graph = Data(edge_index=torch.as_tensor(np.vstack([source, target]), dtype=torch.long),
+                 edge_attr=torch.as_tensor(pairs[["count", "total"]].to_numpy(),
+                                           dtype=torch.float32),
+                 num_nodes=len(nodes))
+    graph.node_ids = nodes.to_numpy()
+    graph.row_nodes = torch.arange(len(centres))
+    is_centre = (source < len(centres)) & (target < len(centres))
+    return graph, np.vstack([source[is_centre], target[is_centre]]).astype(np.int64)
+
+
+@hookimpl
+def register_datasets() -> dict[str, Callable[..., EthereumTxsDataset]]:
+    return {"ethereum_txs": EthereumTxsDataset}

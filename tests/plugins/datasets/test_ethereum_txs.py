@@ -1,0 +1,139 @@
+"""ethereum_txs on the real FDGNN crawl: counts, deduplication, hand-checked attributes, errors."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from framework.errors import DataError
+from framework.interfaces import DataContext
+from plugins.datasets.ethereum_txs import (CLASSES, FOLDERS, FULL_HEADER, SHORT_HEADER,
+                                           EthereumTxsDataset, deduplicate, read_transactions)
+
+PHISHER = "0x00650a784ee109797ba8c05f3496bdbf2b2b7a1c"  # 3 rows, none shared
+PONZI_STUB = "0x0444f06a52320af2df7e60d1923080002838ce93"  # only its creation row
+
+
+@pytest.fixture(scope="module")
+def raw(data_dir):
+    return read_transactions(data_dir / "ethereum_txs_fdgnn", CLASSES)
+
+
+@pytest.fixture(scope="module")
+def dataset(data_dir, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    return EthereumTxsDataset().load(DataContext(data_dir, cache, 0))
+
+
+def test_rows_and_accounts_per_folder_match_data_md(raw):
+    frame, stats = raw
+    assert stats["files"] == 4386 and stats["rows"] == 291470
+    assert frame.groupby("label").size().to_dict() == {
+        "phishing": 54016, "normal": 168075, "hack": 49841, "ponzi": 19538}
+    labels = list(stats["centres"].values())
+    assert {c: labels.count(c) for c in CLASSES} == {"phishing": 1660, "normal": 1700,
+                                                     "hack": 826, "ponzi": 200}
+
+
+def test_shared_transactions_are_deduplicated(raw):
+    frame, _ = raw
+    kept, stats = deduplicate(frame)
+    # Measured here: 816 hashes are listed in two centre files, and each of them has a centre
+    # at both ends (checked independently below); 67 self-transfers are listed twice in one file.
+    assert stats["hashes_in_two_centre_files"] == 816
+    hashed = frame[frame["tx_hash"].str.startswith("0x")]
+    centres = set(hashed["centre"])  # centres of the crawl that has hashes
+    both_ends = hashed[hashed["from"].isin(centres) & hashed["to"].isin(centres)
+                       & (hashed["from"] != hashed["to"])]
+    assert both_ends["tx_hash"].nunique() == 816
+    assert stats["hashed_rows_removed"] == 816 + 67
+    kept_hashed = kept[kept["tx_hash"].str.startswith("0x")]
+    assert kept_hashed["tx_hash"].is_unique
+    assert len(kept) == len(frame) - stats["hashed_rows_removed"] - stats[
+        "self_transfer_second_listings"] + 67 - stats["unhashed_cross_file_copies_removed"]
+
+
+def test_dataset_labels_and_provenance(dataset):
+    counts = dataset.summary()["class_counts"]
+    # null address dropped from normal; one normal account has no value-bearing row left
+    assert counts == {"normal": 1699, "phishing": 1660, "hack": 826, "ponzi": 200}
+    assert dataset.provenance.origin == "real"
+    assert dataset.benign_classes == ["normal"]
+    assert "0x" + "0" * 40 not in set(dataset.ids)
+    graph = dataset.extras["graph"]
+    assert graph.num_nodes > len(dataset.ids) and graph.edge_index.shape[0] == 2
+
+
+def test_attributes_of_a_real_account_by_hand(dataset):
+    row = dict(zip(dataset.feature_names, dataset.X[list(dataset.ids).index(PHISHER)]))
+    t0, t1, t2 = 1539570132, 1540665883, 1546665655  # in 0.68, out 0.676, out 0.0033
+    assert row["lifetime_days"] == pytest.approx((t2 - t0) / 86400)
+    assert row["interval_mean_h"] == pytest.approx(((t1 - t0) + (t2 - t1)) / 2 / 3600)
+    assert row["first_in_to_first_out_h"] == pytest.approx((t1 - t0) / 3600)
+    assert row["in_total"] == pytest.approx(0.68)
+    assert row["out_total"] == pytest.approx(0.676 + 0.0033)
+    assert row["out_minus_in"] == pytest.approx(0.676 + 0.0033 - 0.68)
+    assert row["max_out_share"] == pytest.approx(0.676 / 0.6793)
+    assert (row["in_degree"], row["out_degree"], row["uniq_counterparties"], row["tx_count"]) == (
+        1, 2, 3, 3)
+    assert np.isnan(row["in_std"]) and np.isnan(row["in_interval_mean_h"])
+
+
+def test_contract_creation_row_is_an_incoming_event(dataset):
+    row = dict(zip(dataset.feature_names, dataset.X[list(dataset.ids).index(PONZI_STUB)]))
+    assert (row["in_degree"], row["uniq_in_counterparties"], row["in_total"]) == (1, 1, 0.0)
+    assert row["zero_value_share"] == 1.0
+
+
+def test_histories_are_kept_for_augmentations(dataset):
+    events = dataset.extras["events"]
+    mine = events[events["account"] == PHISHER]
+    assert sorted(mine["value"].round(4)) == [0.0033, 0.676, 0.68]
+
+
+def make_root(tmp_path, header, rows, label="phishing", name=PHISHER):
+    root = tmp_path / "root"
+    for folder in FOLDERS.values():
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    path = root / FOLDERS[label] / f"{name}.csv"
+    path.write_text(header + "\n" + "".join(r + "\n" for r in rows))
+    return root, path
+
+
+GOOD = f"0,0xaa,1,1539570132,0x5030,{PHISHER},0.68,NULL,0x,0"
+
+
+@pytest.mark.parametrize("header, rows, message", [
+    (",TxHash,Block,TimeStamp,From,To,Value", [GOOD], "neither of the two known layouts"),
+    (FULL_HEADER, [GOOD.replace("0.68", "lots")], "line 2, column 'value': 'lots'"),
+    (FULL_HEADER, [GOOD, "0,0xbb,1,1539570132,0x5030"], "malformed CSV"),
+    (FULL_HEADER, [GOOD.replace(PHISHER, "0x9999")], "involves neither the file's centre"),
+    (SHORT_HEADER, ["0, 0, 0, soon, 0x1, " + PHISHER + ", 1.0"], "column 'timestamp'"),
+])
+def test_bad_input_names_the_file(tmp_path, header, rows, message):
+    root, path = make_root(tmp_path, header, rows)
+    with pytest.raises(DataError, match=message) as error:
+        read_transactions(root, ["phishing"])
+    assert str(path) in str(error.value)
+
+
+def test_missing_folder_and_empty_folder(tmp_path):
+    with pytest.raises(DataError, match="is missing"):
+        read_transactions(tmp_path, ["phishing"])
+    root, _ = make_root(tmp_path, FULL_HEADER, [GOOD])
+    with pytest.raises(DataError, match="no <address>.csv files"):
+        read_transactions(root, ["phishing", "normal"])
+
+
+def test_unknown_class_is_rejected():
+    with pytest.raises(DataError, match="at least two of"):
+        EthereumTxsDataset(classes=["phishing", "scam"])
+
+
+def test_shared_period_switch_restricts_to_the_common_window(data_dir, tmp_path):
+    data = EthereumTxsDataset(classes=["normal", "hack"], shared_period=True).load(
+        DataContext(data_dir, tmp_path, 0))
+    start, end = data.provenance.details["period"]
+    events = data.extras["events"]
+    assert events["timestamp"].between(start, end).all()
+    assert data.summary()["class_counts"]["hack"] < 826
