@@ -32,6 +32,7 @@ def toy_data(n: int = 240, n_features: int = 8, n_classes: int = 3, seed: int = 
     return AccountData(name="toy", ids=[f"a{i}" for i in range(n)], X=X,
                        feature_names=[f"f{j}" for j in range(n_features)], y=y,
                        class_names=names, benign_classes=[names[0]],
+                       groups=np.arange(n) * 10 // n + 1,
                        provenance=Provenance("synthetic", "framework.contracts.toy_data",
                                              "SYNTHETIC contract-check data"))
 
@@ -79,8 +80,9 @@ def check_scenario(entry: Entry) -> None:
     for name in ("train", "validation", "test", "unlabeled"):
         assert np.array_equal(getattr(first, name), getattr(again, name)), (
             f"scenario '{entry.name}': same seed gave a different {name} set")
-    assert not np.array_equal(first.test, other.test), (
-        f"scenario '{entry.name}': different seeds gave the same test set")
+    assert any(not np.array_equal(getattr(first, name), getattr(other, name))
+               for name in ("train", "validation", "test")), (
+        f"scenario '{entry.name}': different seeds gave the same split")
     assert not np.intersect1d(first.unlabeled, first.test).size, (
         f"scenario '{entry.name}': test rows in the pre-training pool")
 

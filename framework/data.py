@@ -46,7 +46,8 @@ class AccountData:
         ids: unique entity ids (addresses, account hashes ...), one per row.
         X: float feature matrix, NaN where an attribute is missing for that entity.
         feature_names: one name per column of ``X``.
-        y: integer class per row, indexing ``class_names``.
+        y: integer class per row, indexing ``class_names``; -1 marks an unlabelled row (its
+            features may be used for pre-training, never for labelled training or testing).
         class_names: the dataset's classes.
         benign_classes: names of the classes that are not malicious; scenarios that binarise
             (malicious vs benign) rely on it.
@@ -82,8 +83,9 @@ class AccountData:
                             f"{len(self.feature_names)} feature names")
         if len(np.unique(self.ids)) != n:
             raise DataError(f"dataset '{self.name}': ids are not unique; each row must be one entity")
-        if n and (self.y.min() < 0 or self.y.max() >= len(self.class_names)):
-            raise DataError(f"dataset '{self.name}': labels must lie in 0..{len(self.class_names) - 1}")
+        if n and (self.y.min() < -1 or self.y.max() >= len(self.class_names)):
+            raise DataError(f"dataset '{self.name}': labels must lie in 0..{len(self.class_names) - 1}"
+                            f" (or -1 for unlabelled rows)")
         unknown = set(self.benign_classes) - set(self.class_names)
         if unknown:
             raise DataError(f"dataset '{self.name}': benign classes {sorted(unknown)} are not classes")
@@ -107,8 +109,13 @@ class AccountData:
         digest.update("\x1f".join(self.class_names).encode())
         return digest.hexdigest()
 
+    @property
+    def labelled(self) -> np.ndarray:
+        """Row positions that carry a label."""
+        return np.flatnonzero(self.y >= 0)
+
     def summary(self) -> dict[str, Any]:
-        counts = np.bincount(self.y, minlength=len(self.class_names))
+        counts = np.bincount(self.y[self.y >= 0], minlength=len(self.class_names))
         return {
             "name": self.name,
             "fingerprint": self.fingerprint(),
@@ -116,6 +123,7 @@ class AccountData:
             "n_samples": int(len(self.ids)),
             "n_features": int(self.X.shape[1]),
             "class_counts": {c: int(k) for c, k in zip(self.class_names, counts)},
+            "unlabelled": int((self.y < 0).sum()),
             "has_graph": self.edge_index is not None,
             "missing_rate": self.missing_rate,
         }

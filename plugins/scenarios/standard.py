@@ -3,7 +3,8 @@
 Protocol: the test set is a stratified ``test_size`` share of all rows; the validation set a
 stratified ``val_size`` share of all rows taken from the rest; training gets what remains. With
 ``binary=true`` the labels become malicious (1) vs benign (0) using the dataset's benign classes.
-Training rows, without labels, form the pre-training pool; test rows never do.
+Training rows and the dataset's unlabelled rows, without labels, form the pre-training pool;
+test rows never do.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def binarise(data: AccountData) -> np.ndarray:
     if not benign or len(benign) == len(data.class_names):
         raise ConfigError(f"dataset '{data.name}' needs both benign and malicious classes to "
                           f"binarise (benign: {data.benign_classes})")
-    return (~np.isin(data.y, benign)).astype(np.int64)
+    return np.where(data.y < 0, -1, ~np.isin(data.y, benign)).astype(np.int64)
 
 
 class StandardSplit:
@@ -47,9 +48,9 @@ class StandardSplit:
                 positive = names.index(malicious[0])
         present = np.unique(y)
         # Classes too small to stratify are dropped and recorded, never silently kept in one split.
-        counts = np.bincount(y, minlength=len(names))
-        rare = [names[c] for c in present if counts[c] < 4]
-        rows = np.flatnonzero(~np.isin(y, [names.index(r) for r in rare]))
+        counts = np.bincount(y[y >= 0], minlength=len(names))
+        rare = [names[c] for c in present if c >= 0 and counts[c] < 4]
+        rows = np.flatnonzero((y >= 0) & ~np.isin(y, [names.index(r) for r in rare]))
         rest, test = train_test_split(rows, test_size=self.test_size, random_state=seed,
                                       stratify=y[rows])
         validation = np.empty(0, dtype=np.int64)
@@ -60,7 +61,8 @@ class StandardSplit:
         setting = {"test_size": self.test_size, "val_size": self.val_size, "binary": self.binary}
         return Task(scenario="standard", setting=setting, y=y, class_names=names,
                     train=np.sort(rest), validation=np.sort(validation), test=np.sort(test),
-                    unlabeled=np.sort(rest), positive_class=positive,
+                    unlabeled=np.sort(np.concatenate([rest, np.flatnonzero(y < 0)])),
+                    positive_class=positive,
                     notes={"dropped_rare_classes": rare} if rare else {})
 
 

@@ -59,5 +59,5 @@ def test_seed_ignoring_scenario_fails_the_contract():
 
             return StandardSplit().split(data, 0)
 
-    with pytest.raises(AssertionError, match="different seeds gave the same test set"):
+    with pytest.raises(AssertionError, match="different seeds gave the same split"):
         contracts.check_scenario(Entry("scenario", "fixed", SameEverySeed, PROVIDER))
