@@ -225,3 +225,24 @@ def utxo_tables_from_core_blocks(blocks: list[dict]) -> tuple[pd.DataFrame, pd.D
     events = pd.DataFrame(event_rows, columns=list(_EVENT_COLUMNS))
     links = pd.DataFrame(link_rows, columns=list(_LINK_COLUMNS))
     return events, links
+
+
+def account_tables_from_transfers(transfers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Events and links of an account chain from one row per transfer.
+
+    ``transfers`` has columns ``txid``, ``timestamp``, ``from``, ``to`` and ``value``: each row is
+    an ``out`` event of its sender and an ``in`` event of its receiver (a self-transfer is both).
+    """
+    missing = [c for c in ("txid", "timestamp", "from", "to", "value") if c not in transfers]
+    if missing:
+        raise DataError(f"account schema: transfers table lacks columns {missing}")
+    senders, receivers = transfers["from"].to_numpy(), transfers["to"].to_numpy()
+    outgoing = pd.DataFrame({"account": senders, "txid": transfers["txid"].to_numpy(),
+                             "timestamp": transfers["timestamp"].to_numpy(), "direction": "out",
+                             "value": transfers["value"].to_numpy()})
+    events = pd.concat([outgoing, outgoing.assign(account=receivers, direction="in")],
+                       ignore_index=True)
+    links = pd.DataFrame({"account": np.concatenate([senders, receivers]),
+                          "direction": ["out"] * len(transfers) + ["in"] * len(transfers),
+                          "counterparty": np.concatenate([receivers, senders])})
+    return events, links

@@ -46,7 +46,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from framework.account_schema import ATTRIBUTE_NAMES, compute_attributes
+from framework.account_schema import (ATTRIBUTE_NAMES, account_tables_from_transfers,
+                                      compute_attributes)
 from framework.data import AccountData, Provenance
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
@@ -197,7 +198,9 @@ class EthereumTxsDataset:
         if not self.shared_columns:
             stats["failed_dropped"] = int((frame["is_error"] == 1).sum())
             frame = frame[frame["is_error"] == 0]
-        events, links = self._history(frame)
+        txid = np.where(frame["tx_hash"].str.startswith("0x"), frame["tx_hash"],
+                        "row:" + frame.index.astype(str))
+        events, links = account_tables_from_transfers(frame.assign(txid=txid))
         active = set(events["account"])
         silent = [c for c in centres.index if c not in active]
         # A centre without a single transaction left (e.g. all outside the shared period) has
@@ -251,21 +254,6 @@ class EthereumTxsDataset:
 
         write_atomic(stats_path, json.dumps(stats))
         return frame, stats
-
-    @staticmethod
-    def _history(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        txid = np.where(frame["tx_hash"].str.startswith("0x"), frame["tx_hash"],
-                        "row:" + frame.index.astype(str))
-        outgoing = pd.DataFrame({"account": frame["from"].to_numpy(), "txid": txid,
-                                 "timestamp": frame["timestamp"].to_numpy(), "direction": "out",
-                                 "value": frame["value"].to_numpy()})
-        incoming = outgoing.assign(account=frame["to"].to_numpy(), direction="in")
-        events = pd.concat([outgoing, incoming], ignore_index=True)
-        links = pd.DataFrame({
-            "account": np.concatenate([frame["from"].to_numpy(), frame["to"].to_numpy()]),
-            "direction": ["out"] * len(frame) + ["in"] * len(frame),
-            "counterparty": np.concatenate([frame["to"].to_numpy(), frame["from"].to_numpy()])})
-        return events, links
 
 
 def _interaction_graph(frame: pd.DataFrame, centres: np.ndarray):

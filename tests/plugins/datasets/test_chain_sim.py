@@ -109,3 +109,31 @@ def test_default_world_is_realistically_hard():
     print(f"chain_sim default: stump macro-F1 {stump_f1:.3f}, XGBoost {xgb_f1:.3f}")
     assert stump_f1 < 0.8 and xgb_f1 < 0.99
     assert xgb_f1 > stump_f1 + 0.2, "the classes must still be learnable"
+
+
+def test_account_ledger_variant_emits_etherscan_style_transfers(tmp_path):
+    from plugins.datasets.chain_sim import simulate_accounts
+
+    transfers, truth = simulate_accounts(SMALL)
+    owners = {address for address, *_ in truth}
+    assert transfers["From"].str.fullmatch(r"0x[0-9a-f]{40}").all()
+    assert set(transfers["From"]) <= owners and set(transfers["To"]) <= owners
+    assert (transfers["Value"] > 0).all() and (transfers["Fee"] > 0).all()
+    assert transfers["BlockHeight"].is_monotonic_increasing
+    assert transfers["TimeStamp"].is_monotonic_increasing
+    assert transfers["TxHash"].is_unique
+    path, _ = export(SMALL, tmp_path, ledger="account")
+    assert path.name == "transfers.csv" and path.read_text().startswith("TxHash,BlockHeight")
+
+
+def test_both_ledgers_share_the_account_schema_and_stay_hard():
+    utxo = ChainSimDataset().load(DataContext(None, Path("/tmp"), 0))
+    account = ChainSimDataset(ledger="account").load(DataContext(None, Path("/tmp"), 0))
+    assert utxo.feature_names == account.feature_names
+    assert account.provenance.details["ledger"] == "account"
+    X = np.nan_to_num(account.X, nan=-1.0)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, account.y, test_size=0.3, random_state=0,
+                                              stratify=account.y)
+    booster = xgboost.XGBClassifier(n_estimators=300, max_depth=6, n_jobs=2,
+                                    random_state=0).fit(X_tr, y_tr)
+    assert f1_score(y_te, booster.predict(X_te), average="macro") < 0.99
