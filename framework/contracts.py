@@ -124,6 +124,25 @@ def check_logger(entry: Entry) -> None:
         f"logger '{entry.name}': implements none of the lifecycle hooks {hooks}")
 
 
+def check_representation(entry: Entry) -> None:
+    data = toy_data()
+    data.y[:] = -1  # the runner hides labels; a representation must not need them
+    rows = np.arange(0, 180)
+    representation = entry.factory().fit(data, rows)
+    out = np.asarray(representation.transform(data))
+    assert out.shape[0] == len(data.ids) and out.ndim == 2, (
+        f"representation '{entry.name}': transform gave shape {out.shape}")
+    assert np.isfinite(out[:, data.X.shape[1]:]).all(), (
+        f"representation '{entry.name}': non-finite learned features")
+    moved = data.X.copy()
+    moved[rows[:10]] += 1.0
+    changed = np.asarray(representation.transform(data, X=moved))
+    assert changed.shape == out.shape, f"representation '{entry.name}': X= changed the shape"
+    description = representation.describe()
+    assert isinstance(description, dict) and description.get("name"), (
+        f"representation '{entry.name}': describe() must name it")
+
+
 def check_dataset_factory(entry: Entry) -> None:
     tick = time.perf_counter()
     source = entry.factory()

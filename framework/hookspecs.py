@@ -46,6 +46,17 @@ def register_scenarios() -> Mapping[str, Callable[..., Any]]:
 
 
 @hookspec
+def register_representations() -> Mapping[str, Callable[..., Any]]:
+    """Return representation factories by name.
+
+    ``factory(**params)`` returns an object with ``fit(data, rows)``, ``transform(data, X=None)``
+    and ``describe()`` (see :class:`framework.interfaces.Representation`). The runner fits it on
+    the non-test rows of a dataset whose labels are hidden, and every model then sees the
+    transformed features; ``representation=none`` keeps the dataset's own features.
+    """
+
+
+@hookspec
 def register_models() -> Mapping[str, Callable[..., Any]]:
     """Return model factories by name.
 

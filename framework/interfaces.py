@@ -68,6 +68,22 @@ class Scenario(Protocol):
         """Derive one task from the data; the same seed must give the same task."""
 
 
+@runtime_checkable
+class Representation(Protocol):
+    """Unsupervised features computed from the whole dataset (e.g. graph embeddings).
+
+    ``fit`` learns from the given rows only (never test rows) of a dataset whose labels are all
+    hidden (-1). ``transform`` returns new features for every row, using ``X`` in place of
+    ``data.X`` when given (augmented views); NaN in ``data.X`` must be handled.
+    """
+
+    def fit(self, data: AccountData, rows: np.ndarray) -> Representation: ...
+
+    def transform(self, data: AccountData, X: np.ndarray | None = None) -> np.ndarray: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+
 @dataclass
 class UnlabeledPool:
     """Rows a model may pre-train on without their labels.

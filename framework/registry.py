@@ -14,7 +14,8 @@ from typing import Any
 
 from framework.errors import ConfigError, PluginError
 
-KINDS: tuple[str, ...] = ("dataset", "scenario", "model", "encoder", "augmentation", "logger")
+KINDS: tuple[str, ...] = ("dataset", "scenario", "representation", "model", "encoder",
+                          "augmentation", "logger")
 
 # Constructor arguments the runner supplies itself; they are not hyper-parameters.
 INJECTED_ARGUMENTS = frozenset({"encoder", "trainer", "seed"})

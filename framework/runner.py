@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ def validate_plugin_names(cfg: DictConfig, manager: PluginManager) -> None:
             raise ConfigError(f"no {kind} selected; choose one of: "
                               f"{', '.join(manager.registry.names(kind))} (e.g. {kind}=<name>)")
         manager.registry.get(kind, node.name)
-    for kind in ("encoder", "augmentation", "logger"):
+    for kind in ("representation", "encoder", "augmentation", "logger"):
         node = cfg.get(kind)
         if node is not None and node.get("name") is not None:
             manager.registry.get(kind, node.name)
@@ -120,8 +120,17 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
     task: Task = scenario.split(data, seed)
     timings["split_s"] = time.perf_counter() - tick
 
-    preprocess = Preprocessor(**_node(cfg.preprocess)).fit(data.X[task.train])
-    X = preprocess.transform(data.X)
+    tick = time.perf_counter()
+    representation = _optional_plugin(cfg, manager, "representation")
+    features = data.X
+    if representation is not None:
+        fit_rows = np.unique(np.concatenate([task.train, task.validation, task.unlabeled]))
+        representation.fit(replace(data, y=np.full(len(data.y), -1)), fit_rows)
+        features = np.asarray(representation.transform(data), dtype=np.float64)
+    timings["representation_s"] = time.perf_counter() - tick
+
+    preprocess = Preprocessor(**_node(cfg.preprocess)).fit(features[task.train])
+    X = preprocess.transform(features)
 
     augmentation = _optional_plugin(cfg, manager, "augmentation")
     pool = None
@@ -131,7 +140,12 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
             pool_rows = task.unlabeled
 
             def augment(positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-                raw = augmentation.augment(data, pool_rows[positions], rng)
+                rows = pool_rows[positions]
+                raw = augmentation.augment(data, rows, rng)
+                if representation is not None:
+                    full = data.X.copy()
+                    full[rows] = raw
+                    raw = representation.transform(data, X=full)[rows]
                 return preprocess.transform(raw)
         pool = UnlabeledPool(X=X[task.unlabeled], augment=augment)
 
@@ -150,7 +164,8 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
 
     tick = time.perf_counter()
     X_test = X[task.test]
-    proba = np.asarray(model.predict_proba(X_test), dtype=np.float64)
+    proba = _align_columns(model, np.asarray(model.predict_proba(X_test), dtype=np.float64),
+                           len(task.class_names))
     pred = np.asarray(model.predict(X_test))
     timings["predict_s"] = time.perf_counter() - tick
     timings["predict_samples_per_s"] = len(task.test) / max(timings["predict_s"], 1e-9)
@@ -161,7 +176,9 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
         "task": task.summary(),
         "model": {"name": cfg.model.name, "params": _node(cfg.model),
                   "encoder": cfg.encoder.name if encoder_used is not None else None,
-                  "augmentation": augmentation.describe() if augmentation is not None else None},
+                  "augmentation": augmentation.describe() if augmentation is not None else None,
+                  "representation": (representation.describe() if representation is not None
+                                     else None)},
         "preprocessing": preprocess.describe(),
         "metrics": classification_metrics(task.y[task.test], pred, proba, task.class_names,
                                           task.positive_class),
@@ -191,6 +208,19 @@ def _load_dataset(cfg: DictConfig, manager: PluginManager, seed: int) -> Account
     return data
 
 
+def _align_columns(model: Any, proba: np.ndarray, n_classes: int) -> np.ndarray:
+    """Place predict_proba columns under their classes when training lacked some classes."""
+    classes = getattr(model, "classes_", None)
+    if proba.ndim != 2 or proba.shape[1] == n_classes or classes is None:
+        return proba
+    classes = np.asarray(classes)
+    if len(classes) != proba.shape[1] or classes.max() >= n_classes:
+        return proba
+    full = np.zeros((len(proba), n_classes))
+    full[:, classes] = proba
+    return full
+
+
 def _check_predictions(model: str, proba: np.ndarray, pred: np.ndarray, n: int, k: int) -> None:
     if proba.shape != (n, k):
         raise ConfigError(f"model '{model}': predict_proba returned shape {proba.shape}, expected "
@@ -218,7 +248,8 @@ def _attach_logger(cfg: DictConfig, manager: PluginManager) -> Any:
 def _base_record(cfg: DictConfig, container: dict[str, Any], job: JobInfo,
                  manager: PluginManager, seed: int) -> dict[str, Any]:
     plugins = {}
-    for kind in ("dataset", "scenario", "model", "encoder", "augmentation", "logger"):
+    for kind in ("dataset", "scenario", "representation", "model", "encoder", "augmentation",
+                 "logger"):
         node = cfg.get(kind)
         if node is not None and node.get("name") is not None:
             plugins[kind] = manager.registry.get(kind, node.name).describe()

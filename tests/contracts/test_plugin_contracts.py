@@ -8,6 +8,7 @@ import pytest
 
 from framework import contracts
 from framework.plugin_manager import get_plugin_manager
+from framework.registry import KINDS
 
 REGISTRY = get_plugin_manager().registry
 
@@ -41,6 +42,11 @@ def test_encoder_contract(entry):
     contracts.check_encoder(entry)
 
 
+@pytest.mark.parametrize("entry", entries("representation"))
+def test_representation_contract(entry):
+    contracts.check_representation(entry)
+
+
 @pytest.mark.parametrize("entry", entries("logger"))
 def test_logger_contract(entry):
     contracts.check_logger(entry)
@@ -52,5 +58,5 @@ def test_dataset_factory_contract(entry):
 
 
 def test_every_kind_has_a_built_in_plugin():
-    for kind in ("dataset", "scenario", "model", "encoder", "augmentation", "logger"):
+    for kind in KINDS:
         assert REGISTRY.names(kind), kind

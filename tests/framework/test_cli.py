@@ -6,6 +6,7 @@ import pytest
 from helpers import TINY_SIM, run_cli
 
 from framework.leaderboard import Leaderboard
+from framework.registry import KINDS
 
 SWEEP = [*TINY_SIM, "trainer.max_epochs=3"]
 
@@ -19,7 +20,7 @@ def test_plugins_lists_every_kind_with_distribution(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     kinds = {row["kind"] for row in rows}
-    assert {"dataset", "scenario", "model", "encoder", "augmentation", "logger"} <= kinds
+    assert set(KINDS) <= kinds
     assert all(row["distribution"] and row["version"] for row in rows)
     table = run_cli(["plugins"], tmp_path).stdout
     assert table.splitlines()[0].split() == ["KIND", "NAME", "DISTRIBUTION", "VERSION"]

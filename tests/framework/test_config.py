@@ -17,7 +17,7 @@ def test_default_config_composes_one_node_per_kind(tmp_path):
 
 
 def test_every_registered_plugin_is_selectable_by_name(manager, tmp_path):
-    for kind in ("dataset", "scenario", "model", "encoder", "augmentation", "logger"):
+    for kind in KINDS:
         for name in manager.registry.names(kind):
             assert make_config([f"{kind}={name}"], tmp_path)[kind].name == name
 
