@@ -17,7 +17,7 @@ from framework.interfaces import UnlabeledPool
 from framework.registry import Entry
 from framework.task import Task
 
-SMALL_TRAINER = {"accelerator": "cpu", "devices": 1, "max_epochs": 3,
+SMALL_TRAINER = {"accelerator": "cpu", "devices": 1, "max_epochs": 10,
                  "enable_progress_bar": False, "deterministic": True}
 
 

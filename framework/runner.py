@@ -178,7 +178,9 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
                   "encoder": cfg.encoder.name if encoder_used is not None else None,
                   "augmentation": augmentation.describe() if augmentation is not None else None,
                   "representation": (representation.describe() if representation is not None
-                                     else None)},
+                                     else None),
+                  "details": model.describe() if callable(getattr(model, "describe", None))
+                  else None},
         "preprocessing": preprocess.describe(),
         "metrics": classification_metrics(task.y[task.test], pred, proba, task.class_names,
                                           task.positive_class),

@@ -12,6 +12,7 @@ datasets.
 * ``amount_split``: each account is perturbed with probability ``p``; ``theta`` of its
   transactions (at random) are split into two halves, the second half ``split_delay_h`` hours
   later, as a launderer splitting a payment would. Totals are conserved; counts grow.
+* ``evasion``: both in turn on each perturbed account (delay, then split).
 
 Without histories (tabular sources) a documented feature-space approximation is used and
 recorded (``mode: feature-space``): on account-schema columns the delay multiplies the temporal
@@ -165,6 +166,29 @@ class AmountSplit(_EvasionAugmentation):
         return {"theta": self.theta, "split_delay_h": self.split_delay_h}
 
 
+
+
+class Evasion(_EvasionAugmentation):
+    """Both evasions in turn: delay an account's transactions, then split some of them."""
+
+    name = "evasion"
+
+    def __init__(self, p: float = 0.5, max_delay_h: float = 24.0, theta: int = 2,
+                 split_delay_h: float = 1.0, jitter: float = 0.2) -> None:
+        super().__init__(p, jitter)
+        self.delay = RandomTimeDelay(1.0, max_delay_h, jitter)
+        self.split = AmountSplit(1.0, theta, split_delay_h, jitter)
+
+    def perturb(self, events: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        return self.split.perturb(self.delay.perturb(events, rng), rng)
+
+    def _approximate(self, data, X, rng):
+        return self.split._approximate(data, self.delay._approximate(data, X, rng), rng)
+
+    def _params(self) -> dict[str, Any]:
+        return {**self.delay._params(), **self.split._params()}
+
+
 @hookimpl
 def register_augmentations() -> dict[str, Callable[..., Any]]:
-    return {"random_time_delay": RandomTimeDelay, "amount_split": AmountSplit}
+    return {"random_time_delay": RandomTimeDelay, "amount_split": AmountSplit, "evasion": Evasion}

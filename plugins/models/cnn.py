@@ -1,0 +1,59 @@
+"""``cnn`` baseline: 1-D convolutions over the feature vector, trained with the shared loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from framework.hookspecs import hookimpl
+from plugins.models.lightning_training import fit_classifier, predict_logits, softmax
+
+
+class ConvNet(nn.Module):
+    def __init__(self, channels: int, kernel: int, dropout: float, n_classes: int) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv1d(1, channels, kernel, padding=kernel // 2), nn.BatchNorm1d(channels),
+            nn.ReLU(), nn.Conv1d(channels, 2 * channels, kernel, padding=kernel // 2),
+            nn.BatchNorm1d(2 * channels), nn.ReLU(), nn.AdaptiveMaxPool1d(4), nn.Flatten(),
+            nn.Dropout(dropout))
+        self.classifier = nn.Linear(8 * channels, n_classes)
+
+    def forward(self, x):
+        return self.classifier(self.features(x.unsqueeze(1)))
+
+
+class CNNModel:
+    def __init__(self, channels: int = 32, kernel: int = 3, dropout: float = 0.1,
+                 lr: float = 1e-3, batch_size: int = 128, max_epochs: int = 100,
+                 patience: int = 10, trainer: dict[str, Any] | None = None, seed: int = 0) -> None:
+        self.channels, self.kernel, self.dropout = channels, kernel, dropout
+        self.lr, self.batch_size, self.max_epochs, self.patience = lr, batch_size, max_epochs, patience
+        self.trainer, self.seed = trainer, seed
+
+    def fit(self, X, y, *, validation=None, unlabeled=None):
+        self.classes_, encoded = np.unique(y, return_inverse=True)
+        network = ConvNet(self.channels, self.kernel, self.dropout, len(self.classes_))
+        val = None
+        if validation is not None:
+            keep = np.isin(validation[1], self.classes_)
+            val = (validation[0][keep], np.searchsorted(self.classes_, validation[1][keep]))
+        self.module_ = fit_classifier(network, X, encoded, val, trainer_cfg=self.trainer,
+                                      lr=self.lr, weight_decay=1e-5, batch_size=self.batch_size,
+                                      max_epochs=self.max_epochs, patience=self.patience,
+                                      seed=self.seed)
+        return self
+
+    def predict_proba(self, X):
+        return softmax(predict_logits(self.module_, X))
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+@hookimpl
+def register_models() -> dict[str, Callable[..., CNNModel]]:
+    return {"cnn": CNNModel}
