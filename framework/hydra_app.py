@@ -41,6 +41,15 @@ def register_plugin_configs(manager: PluginManager) -> None:
                             provider=entry.provider.distribution)
 
 
+def compose_config(overrides: list[str]) -> DictConfig:
+    """The job config a ``chainsleuth run`` with these overrides would get (no Hydra run)."""
+    from hydra import compose, initialize_config_dir
+
+    register_plugin_configs(get_plugin_manager())
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
 def task_function(cfg: DictConfig) -> dict[str, Any]:
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN

@@ -106,8 +106,32 @@ def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None)
             manager.detach(logger)
 
 
-def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, Any]:
+@dataclass
+class PreparedJob:
+    """Everything a model needs, built from a config: the shared front half of every job.
+
+    Commands that need a model's inputs outside a run (e.g. an embeddings plot) use
+    :func:`prepare` too, so they see exactly what a job's model sees.
+    """
+
+    data: AccountData
+    task: Task
+    X: np.ndarray
+    pool: UnlabeledPool | None
+    preprocess: Preprocessor
+    representation: Any
+    augmentation: Any
+    model: Any
+    encoder: Any
+    timings: dict[str, float]
+
+
+def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJob:
+    """Seed, load, split, represent, preprocess and build the model (unfitted) of a config."""
+    manager = manager or get_plugin_manager()
+    validate_plugin_names(cfg, manager)
     registry = manager.registry
+    seed = int(cfg.seed)
     timings: dict[str, float] = {}
     seed_everything(seed)
 
@@ -151,11 +175,20 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
 
     model_entry = registry.get("model", cfg.model.name)
     injected: dict[str, Any] = {"seed": seed, "trainer": _node(cfg.trainer)}
-    encoder_used = None
+    encoder = None
     if model_entry.accepts("encoder"):
-        encoder_used = _optional_plugin(cfg, manager, "encoder")
-        injected["encoder"] = encoder_used
+        encoder = _optional_plugin(cfg, manager, "encoder")
+        injected["encoder"] = encoder
     model = registry.create("model", _node(cfg.model), **injected)
+    return PreparedJob(data=data, task=task, X=X, pool=pool, preprocess=preprocess,
+                       representation=representation, augmentation=augmentation, model=model,
+                       encoder=encoder, timings=timings)
+
+
+def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, Any]:
+    job = prepare(cfg, manager)
+    data, task, X, model, timings = job.data, job.task, job.X, job.model, job.timings
+    augmentation, representation, pool = job.augmentation, job.representation, job.pool
 
     validation = (X[task.validation], task.y[task.validation]) if len(task.validation) else None
     tick = time.perf_counter()
@@ -175,13 +208,13 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
         "dataset": data.summary(),
         "task": task.summary(),
         "model": {"name": cfg.model.name, "params": _node(cfg.model),
-                  "encoder": cfg.encoder.name if encoder_used is not None else None,
+                  "encoder": cfg.encoder.name if job.encoder is not None else None,
                   "augmentation": augmentation.describe() if augmentation is not None else None,
                   "representation": (representation.describe() if representation is not None
                                      else None),
                   "details": model.describe() if callable(getattr(model, "describe", None))
                   else None},
-        "preprocessing": preprocess.describe(),
+        "preprocessing": job.preprocess.describe(),
         "metrics": classification_metrics(task.y[task.test], pred, proba, task.class_names,
                                           task.positive_class),
         "timings": timings,
