@@ -42,3 +42,15 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.nda
         "matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
     return metrics
+
+
+def slice_metrics(y_true: np.ndarray, y_pred: np.ndarray, positions: np.ndarray,
+                  positive_class: int | None) -> dict[str, Any]:
+    """Accuracy on a subset of the test rows and, for binary tasks, the share predicted positive
+    (the recall of a subset that is entirely positive, e.g. an unseen malicious class)."""
+    out: dict[str, Any] = {"n": int(len(positions))}
+    if len(positions):
+        out["accuracy"] = float((y_true[positions] == y_pred[positions]).mean())
+        if positive_class is not None:
+            out["predicted_positive_rate"] = float((y_pred[positions] == positive_class).mean())
+    return out

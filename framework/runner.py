@@ -22,7 +22,7 @@ from framework.data import AccountData
 from framework.errors import ChainSleuthError, ConfigError
 from framework.interfaces import DataContext, RunInfo, UnlabeledPool
 from framework.memory import PeakMemorySampler
-from framework.metrics import classification_metrics
+from framework.metrics import classification_metrics, slice_metrics
 from framework.plugin_manager import PluginManager, get_plugin_manager
 from framework.preprocessing import Preprocessor
 from framework.provenance import code_version, environment
@@ -215,8 +215,12 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
                   "details": model.describe() if callable(getattr(model, "describe", None))
                   else None},
         "preprocessing": job.preprocess.describe(),
-        "metrics": classification_metrics(task.y[task.test], pred, proba, task.class_names,
-                                          task.positive_class),
+        "metrics": {
+            **classification_metrics(task.y[task.test], pred, proba, task.class_names,
+                                     task.positive_class),
+            "slices": {name: slice_metrics(task.y[task.test], pred, _positions(task.test, rows),
+                                           task.positive_class)
+                       for name, rows in task.slices.items()}},
         "timings": timings,
     }
 
@@ -241,6 +245,12 @@ def _load_dataset(cfg: DictConfig, manager: PluginManager, seed: int) -> Account
     while len(_DATA_CACHE) > _DATA_CACHE_SIZE:
         _DATA_CACHE.popitem(last=False)
     return data
+
+
+def _positions(within: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions of ``rows`` inside the (not necessarily sorted) array ``within``."""
+    order = np.argsort(within)
+    return order[np.searchsorted(within, rows, sorter=order)]
 
 
 def _align_columns(model: Any, proba: np.ndarray, n_classes: int) -> np.ndarray:

@@ -30,6 +30,8 @@ class Task:
         train, validation, test: row positions into the dataset; validation may be empty.
         unlabeled: rows whose features (not labels) a model may use for pre-training.
         positive_class: index of the positive class for binary tasks, else None.
+        slices: named subsets of the test rows reported separately (e.g. the rows of a class
+            unseen in training); each must lie inside ``test``.
         notes: protocol facts worth recording (e.g. which class was held out).
     """
 
@@ -42,6 +44,7 @@ class Task:
     validation: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     unlabeled: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     positive_class: int | None = None
+    slices: dict[str, np.ndarray] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -62,6 +65,10 @@ class Task:
             if len(shared):
                 raise ConfigError(f"scenario '{self.scenario}': {len(shared)} rows are in both "
                                   f"{a} and {b}; splits must be disjoint (leakage)")
+        for name, rows in self.slices.items():
+            if not np.isin(rows, self.test).all():
+                raise ConfigError(f"scenario '{self.scenario}': slice '{name}' has rows outside "
+                                  f"the test set")
         if len(self.train) == 0 or len(self.test) == 0:
             raise ConfigError(f"scenario '{self.scenario}': train and test must both be non-empty")
         labelled = np.concatenate([self.train, self.validation, self.test])
@@ -90,5 +97,6 @@ class Task:
                                               minlength=len(self.class_names)).tolist(),
             "test_class_counts": np.bincount(self.y[self.test],
                                              minlength=len(self.class_names)).tolist(),
+            "slices": {name: int(len(rows)) for name, rows in self.slices.items()},
             "notes": dict(self.notes),
         }
