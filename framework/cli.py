@@ -20,7 +20,7 @@ from framework.plugin_manager import get_plugin_manager
 from framework.registry import KINDS
 from framework.results import is_secret_override
 
-CORE_COMMANDS = ("run", "plugins", "leaderboard")
+CORE_COMMANDS = ("run", "plugins", "leaderboard", "report", "study")
 DEFAULT_EXPERIMENT = "quickstart"
 
 
@@ -51,6 +51,22 @@ def _dispatch(argv: list[str]) -> int:
     board.add_argument("--out", type=Path, default=None,
                        help="write leaderboard.{csv,md,html} here (default: the first DIR)")
 
+    report = sub.add_parser("report", help="a study's leaderboard beside the paper's numbers")
+    report.add_argument("study", type=Path, help="the study's study.yaml")
+    report.add_argument("dirs", nargs="+", type=Path, help="the study's sweep directories")
+    report.add_argument("--out", type=Path, default=None,
+                        help="report directory (default: the study file's folder)")
+    report.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
+                        help="a fact to list in the report (e.g. wall_time=35 min)")
+
+    study = sub.add_parser("study", help="run a named study's sweeps and write its report")
+    study.add_argument("study", type=Path, help="experiments/<name>/study.yaml")
+    study.add_argument("--profile", default="full", help="full (default) or quick")
+    study.add_argument("--jobs", type=int, default=2, help="joblib workers (1: sequential)")
+    study.add_argument("--out", type=Path, default=None,
+                       help="sweep directory root (default: outputs/studies/<name>)")
+    study.add_argument("overrides", nargs="*", help="extra overrides for every sweep")
+
     for name, (command, provider) in sorted(manager.commands.items()):
         if name in CORE_COMMANDS:
             raise ConfigError(f"plugin {provider} registers command '{name}', which is a core "
@@ -65,6 +81,19 @@ def _dispatch(argv: list[str]) -> int:
         return _list_plugins(as_json=args.json)
     if args.command == "leaderboard":
         return _leaderboard(args.dirs, args.out)
+    if args.command == "study":
+        from framework.study import run_study
+
+        out = args.out or Path("outputs") / "studies" / args.study.parent.name
+        run_study(args.study, args.profile, out, args.jobs, args.overrides)
+        return 0
+    if args.command == "report":
+        from framework.report import write_report
+
+        notes = dict(n.split("=", 1) for n in args.note if "=" in n)
+        path = write_report(args.study, args.dirs, args.out or args.study.parent, notes)
+        print(f"wrote {path}")
+        return 0
     return manager.commands[args.command][0].run(args)
 
 

@@ -29,7 +29,7 @@ METRICS = ["macro_f1", "accuracy", "macro_precision", "macro_recall", "f1", "roc
 # Overrides that pick a cell's coordinates (or change nothing scientific) are not a variant.
 # Scenario parameters form the ``setting`` column and dataset parameters the ``dataset`` label.
 _COORDINATE_KEYS = frozenset({"seed", "dataset", "model", "scenario", "logger", "resume", "study",
-                              "experiment"})
+                              "experiment", "method"})
 _NON_VARIANT_PREFIXES = ("hydra.", "paths.", "trainer.", "logger.", "scenario.", "dataset.")
 
 
@@ -67,7 +67,7 @@ def record_row(record: dict[str, Any], source: Path | None = None) -> dict[str, 
         "origin": (dataset.get("provenance") or {}).get("origin", "?"),
         "scenario": task.get("name") or config.get("scenario", {}).get("name"),
         "setting": setting_label(config.get("scenario", {})),
-        "model": config.get("model", {}).get("name"),
+        "model": config.get("method_name") or config.get("model", {}).get("name"),
         "variant": variant_of(overrides),
         "seed": record.get("seed"),
         "status": record.get("status"),
