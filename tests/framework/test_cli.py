@@ -50,12 +50,14 @@ def test_unreadable_data_path_names_the_file(tmp_path):
     assert record["status"] == "failed"
 
 
-@pytest.mark.parametrize("launcher", ["basic", "joblib"])
+@pytest.mark.parametrize("launcher", ["basic", "joblib", "submitit_local"])
 def test_two_by_two_multirun_writes_four_results_and_a_leaderboard(tmp_path, launcher):
     sweep = tmp_path / "sweep"
     args = ["run", "-m", "model=lr,dt", "seed=0,1", f"hydra.sweep.dir={sweep}", *SWEEP]
     if launcher == "joblib":
         args += ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    elif launcher == "submitit_local":  # SLURM's launcher, through submitit's local executor
+        args += ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"]
     done = run_cli(args, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(results(sweep)) == 4
