@@ -13,14 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from framework.hookspecs import hookimpl
-from plugins.models.lightning_training import (fit_classifier, make_trainer, predict_logits,
-                                               softmax)
+from plugins.models.lightning_training import (LogitsClassifier, encode_labels, fit_classifier,
+                                               make_trainer)
 
 
 class FeatureTransformer(nn.Module):
@@ -71,7 +70,7 @@ class ClsClassifier(nn.Module):
         return self.head(self.network(x)[:, 0])
 
 
-class BERTModel:
+class BERTModel(LogitsClassifier):
     def __init__(self, dim: int = 32, heads: int = 4, layers: int = 2, dropout: float = 0.1,
                  mask_p: float = 0.15, pretrain_epochs: int = 20, lr: float = 1e-3,
                  batch_size: int = 128, max_epochs: int = 100, patience: int = 10,
@@ -82,7 +81,7 @@ class BERTModel:
         self.trainer, self.seed = trainer, seed
 
     def fit(self, X, y, *, validation=None, unlabeled=None):
-        self.classes_, encoded = np.unique(y, return_inverse=True)
+        self.classes_, encoded, val = encode_labels(y, validation)
         torch.manual_seed(self.seed)
         network = FeatureTransformer(X.shape[1], self.dim, self.heads, self.layers, self.dropout)
         pool = unlabeled.X if unlabeled is not None and len(unlabeled.X) else X
@@ -92,22 +91,12 @@ class BERTModel:
                                 batch_size=self.batch_size, shuffle=True, generator=generator)
             make_trainer(self.trainer, self.pretrain_epochs, []).fit(
                 MaskedFeatureModule(network, self.mask_p, self.lr), loader)
-        val = None
-        if validation is not None:
-            keep = np.isin(validation[1], self.classes_)
-            val = (validation[0][keep], np.searchsorted(self.classes_, validation[1][keep]))
         self.module_ = fit_classifier(ClsClassifier(network.cpu(), self.dim, len(self.classes_)),
                                       X, encoded, val, trainer_cfg=self.trainer, lr=self.lr,
                                       weight_decay=1e-5, batch_size=self.batch_size,
                                       max_epochs=self.max_epochs, patience=self.patience,
                                       seed=self.seed)
         return self
-
-    def predict_proba(self, X):
-        return softmax(predict_logits(self.module_, X))
-
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 @hookimpl

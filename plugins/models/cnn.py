@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from torch import nn
 
 from framework.hookspecs import hookimpl
-from plugins.models.lightning_training import fit_classifier, predict_logits, softmax
+from plugins.models.lightning_training import LogitsClassifier, encode_labels, fit_classifier
 
 
 class ConvNet(nn.Module):
@@ -26,7 +25,7 @@ class ConvNet(nn.Module):
         return self.classifier(self.features(x.unsqueeze(1)))
 
 
-class CNNModel:
+class CNNModel(LogitsClassifier):
     def __init__(self, channels: int = 32, kernel: int = 3, dropout: float = 0.1,
                  lr: float = 1e-3, batch_size: int = 128, max_epochs: int = 100,
                  patience: int = 10, trainer: dict[str, Any] | None = None, seed: int = 0) -> None:
@@ -35,23 +34,13 @@ class CNNModel:
         self.trainer, self.seed = trainer, seed
 
     def fit(self, X, y, *, validation=None, unlabeled=None):
-        self.classes_, encoded = np.unique(y, return_inverse=True)
+        self.classes_, encoded, val = encode_labels(y, validation)
         network = ConvNet(self.channels, self.kernel, self.dropout, len(self.classes_))
-        val = None
-        if validation is not None:
-            keep = np.isin(validation[1], self.classes_)
-            val = (validation[0][keep], np.searchsorted(self.classes_, validation[1][keep]))
         self.module_ = fit_classifier(network, X, encoded, val, trainer_cfg=self.trainer,
                                       lr=self.lr, weight_decay=1e-5, batch_size=self.batch_size,
                                       max_epochs=self.max_epochs, patience=self.patience,
                                       seed=self.seed)
         return self
-
-    def predict_proba(self, X):
-        return softmax(predict_logits(self.module_, X))
-
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 @hookimpl

@@ -143,3 +143,26 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def encode_labels(y: np.ndarray, validation: tuple[np.ndarray, np.ndarray] | None
+                  ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """Classes seen in training, labels as 0..k-1, and validation rows of those classes only."""
+    classes, encoded = np.unique(y, return_inverse=True)
+    if validation is None:
+        return classes, encoded, None
+    keep = np.isin(validation[1], classes)
+    return classes, encoded, (validation[0][keep], np.searchsorted(classes, validation[1][keep]))
+
+
+class LogitsClassifier:
+    """``predict_proba`` / ``predict`` for models whose fitted ``module_`` outputs logits."""
+
+    classes_: np.ndarray
+    module_: nn.Module
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return softmax(predict_logits(self.module_, X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 from torch import nn
 
 from framework.hookspecs import hookimpl
-from plugins.models.lightning_training import fit_classifier, predict_logits, softmax
+from plugins.models.lightning_training import LogitsClassifier, encode_labels, fit_classifier
 
 
 def mlp_layers(input_dim: int, hidden_dims: Sequence[int], dropout: float) -> list[nn.Module]:
@@ -21,7 +20,7 @@ def mlp_layers(input_dim: int, hidden_dims: Sequence[int], dropout: float) -> li
     return layers
 
 
-class MLPModel:
+class MLPModel(LogitsClassifier):
     def __init__(self, hidden_dims: Sequence[int] = (128, 64), dropout: float = 0.1,
                  lr: float = 1e-3, weight_decay: float = 1e-5, batch_size: int = 128,
                  max_epochs: int = 100, patience: int = 10,
@@ -37,25 +36,15 @@ class MLPModel:
         self.seed = seed
 
     def fit(self, X, y, *, validation=None, unlabeled=None) -> MLPModel:
-        self.classes_, encoded = np.unique(y, return_inverse=True)
+        self.classes_, encoded, val = encode_labels(y, validation)
         layers = mlp_layers(X.shape[1], self.hidden_dims, self.dropout)
         width = self.hidden_dims[-1] if self.hidden_dims else X.shape[1]
         network = nn.Sequential(*layers, nn.Linear(width, len(self.classes_)))
-        val = None
-        if validation is not None:
-            keep = np.isin(validation[1], self.classes_)
-            val = (validation[0][keep], np.searchsorted(self.classes_, validation[1][keep]))
         self.module_ = fit_classifier(network, X, encoded, val, trainer_cfg=self.trainer,
                                       lr=self.lr, weight_decay=self.weight_decay,
                                       batch_size=self.batch_size, max_epochs=self.max_epochs,
                                       patience=self.patience, seed=self.seed)
         return self
-
-    def predict_proba(self, X):
-        return softmax(predict_logits(self.module_, X))
-
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 @hookimpl

@@ -29,10 +29,10 @@ from torch import nn
 from framework.errors import ConfigError
 from framework.hookspecs import hookimpl
 from plugins.models.contrastive import FrozenEncoder, embed, precompute_views, pretrain
-from plugins.models.lightning_training import fit_classifier, predict_logits, softmax
+from plugins.models.lightning_training import LogitsClassifier, encode_labels, fit_classifier
 
 
-class ContrastiveClassifier:
+class ContrastiveClassifier(LogitsClassifier):
     """Pre-train (optionally) an encoder on unlabelled views, then fit a classifier on top."""
 
     augmentation_source = "configured"
@@ -55,7 +55,7 @@ class ContrastiveClassifier:
         return unlabeled.augment if unlabeled is not None else None
 
     def fit(self, X, y, *, validation=None, unlabeled=None):
-        self.classes_, encoded = np.unique(y, return_inverse=True)
+        self.classes_, encoded, val = encode_labels(y, validation)
         torch.manual_seed(self.seed)
         network = self.encoder.build(X.shape[1])
         self.info_: dict[str, Any] = {"pretrained": False}
@@ -80,10 +80,6 @@ class ContrastiveClassifier:
             network = FrozenEncoder(module.encoder.cpu())
         self.encoder_module_ = network
         classifier = nn.Sequential(network, nn.Linear(self.encoder.output_dim, len(self.classes_)))
-        val = None
-        if validation is not None:
-            keep = np.isin(validation[1], self.classes_)
-            val = (validation[0][keep], np.searchsorted(self.classes_, validation[1][keep]))
         self.module_ = fit_classifier(classifier, X, encoded, val, trainer_cfg=self.trainer,
                                       lr=self.finetune_lr if self.pretrain else self.lr,
                                       weight_decay=1e-5, batch_size=self.finetune_batch_size,
@@ -93,12 +89,6 @@ class ContrastiveClassifier:
 
     def embed(self, X: np.ndarray) -> np.ndarray:
         return embed(self.encoder_module_, X)
-
-    def predict_proba(self, X):
-        return softmax(predict_logits(self.module_, X))
-
-    def predict(self, X):
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def describe(self) -> dict[str, Any]:
         return getattr(self, "info_", {})
