@@ -73,8 +73,12 @@ def check_model(entry: Entry, injected: dict[str, Any]) -> None:
 
 
 def check_scenario(entry: Entry) -> None:
-    data = toy_data(n=300)
     scenario = entry.factory()
+    data = toy_data(n=300)
+    if getattr(scenario, "requires", None) == "domains":
+        from framework.domains import pair
+
+        data = pair(data, toy_data(n=300, seed=1))
     first, again, other = scenario.split(data, 0), scenario.split(data, 0), scenario.split(data, 1)
     assert isinstance(first, Task), f"scenario '{entry.name}': split must return a Task"
     for name in ("train", "validation", "test", "unlabeled"):

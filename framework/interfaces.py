@@ -64,6 +64,9 @@ class DatasetSource(Protocol):
 
 @runtime_checkable
 class Scenario(Protocol):
+    """Turns a dataset into a task. A scenario that only works on a source/target pair (see
+    :mod:`framework.domains`) sets the class attribute ``requires = "domains"``."""
+
     def split(self, data: AccountData, seed: int) -> Task:
         """Derive one task from the data; the same seed must give the same task."""
 

@@ -30,7 +30,8 @@ METRICS = ["macro_f1", "accuracy", "macro_precision", "macro_recall", "f1", "roc
 # Scenario parameters form the ``setting`` column and dataset parameters the ``dataset`` label.
 _COORDINATE_KEYS = frozenset({"seed", "dataset", "model", "scenario", "logger", "resume", "study",
                               "experiment", "method"})
-_NON_VARIANT_PREFIXES = ("hydra.", "paths.", "trainer.", "logger.", "scenario.", "dataset.")
+_NON_VARIANT_PREFIXES = ("hydra.", "paths.", "trainer.", "logger.", "scenario.", "dataset.",
+                         "target_dataset.", "dataset@target_dataset")
 
 
 def variant_of(overrides: Iterable[str]) -> str:
@@ -45,9 +46,20 @@ def variant_of(overrides: Iterable[str]) -> str:
 
 def dataset_label(name: str | None, overrides: Iterable[str]) -> str | None:
     """The dataset name, plus its overridden parameters: different data never share a cell."""
-    params = sorted(o.lstrip("+~")[len("dataset."):] for o in overrides
-                    if o.lstrip("+~").startswith("dataset."))
+    params = sorted(o.lstrip("+~") for o in overrides
+                    if o.lstrip("+~").startswith(("dataset.", "target_dataset.")))
+    params = [p[len("dataset."):] if p.startswith("dataset.") else p for p in params]
     return f"{name}[{','.join(params)}]" if params else name
+
+
+def _dataset_name(record: dict[str, Any]) -> str | None:
+    summary = record.get("dataset") or {}
+    if summary.get("name"):
+        return summary["name"]
+    config = record.get("config", {})
+    source = config.get("dataset", {}).get("name")
+    target = (config.get("target_dataset") or {}).get("name")
+    return f"{source}->{target}" if target else source
 
 
 def setting_label(scenario: dict[str, Any]) -> str:
@@ -62,8 +74,7 @@ def record_row(record: dict[str, Any], source: Path | None = None) -> dict[str, 
     metrics = record.get("metrics") or {}
     overrides = record.get("job", {}).get("overrides", [])
     row = {
-        "dataset": dataset_label(dataset.get("name") or config.get("dataset", {}).get("name"),
-                                 overrides),
+        "dataset": dataset_label(_dataset_name(record), overrides),
         "origin": (dataset.get("provenance") or {}).get("origin", "?"),
         "scenario": task.get("name") or config.get("scenario", {}).get("name"),
         "setting": setting_label(config.get("scenario", {})),

@@ -8,6 +8,7 @@ A study file (``experiments/<study>/study.yaml``) says where the paper's numbers
     metric: [f1, macro_f1]  # our metric: the first one a cell has (f1 = positive-class F1)
     paper_metric: f1        # the paper's metric name in the CSV
     setting_key: unseen_class   # the scenario parameter that is the paper's setting
+                                # ("dataset": the dataset label, e.g. chain_sim->ethereum_txs)
     settings: {phishing: Phishing, ponzi: Ponzi Scheme}   # ours -> theirs (others: no peer)
     methods: {cnn: CNN, rf_txgraph: ABGRL, shadoweyes: ShadowEyes, ...}
 
@@ -84,7 +85,8 @@ def compare(board: Leaderboard, spec: StudySpec) -> pd.DataFrame:
     lookup = {(str(r.setting), r.method): r.value for r in paper.itertuples()}
     rows = []
     for r in board.table.itertuples():
-        ours_setting = _setting_value(r.setting, spec.setting_key)
+        ours_setting = (r.dataset.split("[")[0] if spec.setting_key == "dataset"
+                        else _setting_value(r.setting, spec.setting_key))
         theirs_setting = spec.settings.get(ours_setting, ours_setting if not spec.settings else None)
         theirs_method = spec.methods.get(r.model)
         value = lookup.get((str(theirs_setting), theirs_method)) if theirs_setting else None

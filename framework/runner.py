@@ -19,6 +19,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from framework.data import AccountData
+from framework.domains import pair
 from framework.errors import ChainSleuthError, ConfigError
 from framework.interfaces import DataContext, RunInfo, UnlabeledPool
 from framework.memory import PeakMemorySampler
@@ -47,6 +48,9 @@ class JobInfo:
 
 def validate_plugin_names(cfg: DictConfig, manager: PluginManager) -> None:
     """Fail before any work when the config names a plugin that is not installed."""
+    target = cfg.get("target_dataset")
+    if target is not None and target.get("name") is not None:
+        manager.registry.get("dataset", target.name)
     for kind in ("dataset", "scenario", "model"):
         node = cfg.get(kind)
         if node is None or node.get("name") is None:
@@ -226,8 +230,18 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
 
 
 def _load_dataset(cfg: DictConfig, manager: PluginManager, seed: int) -> AccountData:
-    """Load (or reuse within this process) the dataset; sweeps over models load it once."""
-    node = _node(cfg.dataset)
+    """The job's data: its dataset, or a source/target pair when a target dataset is set."""
+    data = _load_one(cfg, cfg.dataset, manager, seed)
+    target = cfg.get("target_dataset")
+    if target is not None and target.get("name") is not None:
+        data = pair(data, _load_one(cfg, target, manager, seed))
+    return data
+
+
+def _load_one(cfg: DictConfig, dataset: DictConfig, manager: PluginManager,
+              seed: int) -> AccountData:
+    """Load (or reuse within this process) a dataset; sweeps over models load it once."""
+    node = _node(dataset)
     data_dir = cfg.paths.get("data_dir")
     seeded = manager.registry.get("dataset", node["name"]).accepts("seed")
     key = repr((sorted(node.items()), data_dir, seed if seeded else None))

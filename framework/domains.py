@@ -1,0 +1,70 @@
+"""Two datasets as one: a source and a target platform, for cross-platform experiments.
+
+``target_dataset`` (config ``dataset@target_dataset=<name>``) names a second dataset. The runner
+then hands scenarios one :class:`AccountData` whose rows are the source's followed by the
+target's, with ``groups`` 0 (source) and 1 (target). The two can only meet in a feature space
+they share, so both must offer the same feature names (the account schema: e.g.
+``dataset.features=schema`` for tabular sources); labels become benign / malicious through each
+dataset's own benign classes, since their class sets differ. Ids are prefixed ``source:`` and
+``target:``; transaction histories are kept (with prefixed account ids) when both have them,
+so transaction-level augmentations still apply.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from framework.data import AccountData, Provenance
+from framework.errors import ConfigError
+
+SOURCE, TARGET = 0, 1
+
+
+def _binary(data: AccountData) -> np.ndarray:
+    benign = [data.class_names.index(c) for c in data.benign_classes]
+    if not benign or len(benign) == len(data.class_names):
+        raise ConfigError(f"dataset '{data.name}' needs benign and malicious classes for a "
+                          f"cross-platform pair (benign: {data.benign_classes})")
+    return np.where(data.y < 0, -1, (~np.isin(data.y, benign)).astype(np.int64))
+
+
+def _prefixed(frame: pd.DataFrame, prefix: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    return frame.assign(**{c: prefix + frame[c].astype(str) for c in columns})
+
+
+def pair(source: AccountData, target: AccountData) -> AccountData:
+    if list(source.feature_names) != list(target.feature_names):
+        only = sorted(set(source.feature_names) ^ set(target.feature_names))[:5]
+        raise ConfigError(
+            f"cross-platform pair: '{source.name}' and '{target.name}' do not share a feature "
+            f"space (e.g. {only} is in only one); use the account schema on both "
+            f"(dataset.features=schema / dataset@target_dataset.features=schema)")
+    extras = {"feature_space": "account_schema", "domains": {"source": source.name,
+                                                             "target": target.name}}
+    if "events" in source.extras and "events" in target.extras:
+        extras["events"] = pd.concat([
+            _prefixed(source.extras["events"], "source:", ("account", "txid")),
+            _prefixed(target.extras["events"], "target:", ("account", "txid"))],
+            ignore_index=True)
+        extras["links"] = pd.concat([
+            _prefixed(source.extras["links"], "source:", ("account", "counterparty")),
+            _prefixed(target.extras["links"], "target:", ("account", "counterparty"))],
+            ignore_index=True)
+    origins = {source.provenance.origin, target.provenance.origin}
+    return AccountData(
+        name=f"{source.name}->{target.name}",
+        ids=np.concatenate([np.char.add("source:", source.ids.astype(str)),
+                            np.char.add("target:", target.ids.astype(str))]),
+        X=np.vstack([source.X, target.X]), feature_names=list(source.feature_names),
+        y=np.concatenate([_binary(source), _binary(target)]),
+        class_names=["benign", "malicious"], benign_classes=["benign"],
+        provenance=Provenance(
+            origin="synthetic" if "synthetic" in origins else "real",
+            source=f"{source.provenance.source} -> {target.provenance.source}",
+            description=f"source {source.name} ({source.provenance.origin}), target "
+                        f"{target.name} ({target.provenance.origin})",
+            details={"source": source.provenance.as_dict(),
+                     "target": target.provenance.as_dict()}),
+        groups=np.concatenate([np.full(len(source.ids), SOURCE), np.full(len(target.ids), TARGET)]),
+        extras=extras)
