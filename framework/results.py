@@ -115,8 +115,11 @@ def find_results(paths: Iterable[Path]) -> Iterator[Path]:
             raise DataError(f"{root}: no such file or directory")
 
 
-def is_complete(output_dir: Path, overrides: list[str]) -> bool:
-    """True when ``output_dir`` holds a successful result of the very same job (for resume)."""
+def is_complete(output_dir: Path, overrides: list[str],
+                config: dict[str, Any] | None = None) -> bool:
+    """True when ``output_dir`` holds a successful result of the very same job (for resume):
+    same overrides and, when ``config`` is given, the same resolved config (a changed default
+    in a YAML file makes the old result stale)."""
     path = Path(output_dir) / RESULT_FILE
     if not path.is_file():
         return False
@@ -126,4 +129,11 @@ def is_complete(output_dir: Path, overrides: list[str]) -> bool:
         return False
     recorded = sorted(o for o in record["job"].get("overrides", []) if not o.startswith("resume="))
     wanted = sorted(o for o in overrides if not o.startswith("resume="))
-    return record["status"] == "ok" and recorded == wanted
+    if record["status"] != "ok" or recorded != wanted:
+        return False
+    if config is None:
+        return True
+    strip = ("resume", "paths")
+    mine = _json_safe(redact({k: v for k, v in config.items() if k not in strip}))
+    theirs = {k: v for k, v in record["config"].items() if k not in strip}
+    return mine == theirs

@@ -66,12 +66,12 @@ def validate_plugin_names(cfg: DictConfig, manager: PluginManager) -> None:
 def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None) -> dict[str, Any]:
     """Run one job and return its result record (also written to ``job.output_dir``)."""
     manager = manager or get_plugin_manager()
-    if cfg.get("resume") and is_complete(job.output_dir, job.overrides):
+    container = OmegaConf.to_container(cfg, resolve=True)
+    if cfg.get("resume") and is_complete(job.output_dir, job.overrides, container):
         print(f"[chainsleuth] resume: {job.output_dir} already has a complete result; skipped")
         return {"status": "skipped", "output_dir": str(job.output_dir)}
 
     validate_plugin_names(cfg, manager)
-    container = OmegaConf.to_container(cfg, resolve=True)
     seed = int(cfg.seed)
     run = RunInfo(job_name=job.name, output_dir=Path(job.output_dir),
                   sweep_name=cfg.get("study") or (job.sweep_dir.name if job.sweep_dir else None),

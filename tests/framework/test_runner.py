@@ -72,3 +72,13 @@ def test_resume_skips_complete_jobs_only(tmp_path):
         (tmp_path / "job" / "result.json").read_text().replace('"status": "ok"',
                                                               '"status": "failed"'))
     assert run(tmp_path, overrides)["status"] == "ok"
+
+
+def test_resume_reruns_when_the_config_changed(tmp_path):
+    from framework.results import is_complete
+
+    record = run(tmp_path, ["model=lr"])
+    config = dict(record["config"])
+    assert is_complete(tmp_path / "job", ["model=lr"], config)
+    config["model"] = {**config["model"], "C": 0.5}
+    assert not is_complete(tmp_path / "job", ["model=lr"], config)
