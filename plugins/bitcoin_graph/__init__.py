@@ -1,9 +1,11 @@
 """The temporal heterogeneous Bitcoin graph (work in progress; see issue 6).
 
 Done so far: consensus parsing of blocks (segwit included) with txid / merkle verification,
-readers for ``blk*.dat`` (XOR key), framed and raw blocks, btcd UTXO entries, and output-script
-addresses. ``chainsleuth graph verify FILE...`` parses blocks and checks their merkle roots.
-Not yet: input resolution in DuckDB, the graph exports, incremental updates, sampling.
+readers for ``blk*.dat`` (XOR key), framed and raw blocks, btcd UTXO entries, output-script
+addresses, columnar block tables, and the EBA v1 graph (nodes and edges) built in DuckDB with
+input resolution by join (:mod:`.graph`). ``chainsleuth graph verify FILE...`` parses blocks and
+checks their merkle roots. Not yet: Core JSON / RPC readers, TSV / ladybug / HeteroData
+exports, incremental updates, Forest Fire sampling, stats, the dataset plugin, Spark.
 """
 
 from __future__ import annotations
