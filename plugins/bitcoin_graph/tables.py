@@ -15,6 +15,20 @@ from plugins.bitcoin_graph.addresses import script_address
 from plugins.bitcoin_graph.consensus import Block, coinbase_height
 
 
+SCHEMAS = {
+    "blocks": pa.schema([("height", pa.int64()), ("hash", pa.string()), ("previous", pa.string()),
+                         ("time", pa.int64()), ("n_tx", pa.int64())]),
+    "transactions": pa.schema([("txid", pa.string()), ("height", pa.int64()),
+                               ("position", pa.int64()), ("coinbase", pa.bool_()),
+                               ("n_in", pa.int64()), ("n_out", pa.int64())]),
+    "inputs": pa.schema([("txid", pa.string()), ("height", pa.int64()), ("n", pa.int64()),
+                         ("prev_txid", pa.string()), ("prev_vout", pa.int64())]),
+    "outputs": pa.schema([("txid", pa.string()), ("height", pa.int64()), ("vout", pa.int64()),
+                          ("script_id", pa.string()), ("script_type", pa.string()),
+                          ("value", pa.int64()), ("coinbase", pa.bool_())]),
+}
+
+
 @dataclass
 class BlockTables:
     blocks: pa.Table
@@ -68,4 +82,7 @@ def to_tables(blocks: Iterable[Block], first_height: int | None = None) -> Block
                 o_cols["value"].append(out.value)
                 o_cols["coinbase"].append(coinbase)
         height += 1
-    return BlockTables(pa.table(b_cols), pa.table(t_cols), pa.table(i_cols), pa.table(o_cols))
+    return BlockTables(pa.table(b_cols, schema=SCHEMAS["blocks"]),
+                       pa.table(t_cols, schema=SCHEMAS["transactions"]),
+                       pa.table(i_cols, schema=SCHEMAS["inputs"]),
+                       pa.table(o_cols, schema=SCHEMAS["outputs"]))
