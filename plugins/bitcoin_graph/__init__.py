@@ -4,8 +4,10 @@ Done so far: consensus parsing of blocks (segwit included) with txid / merkle ve
 readers for ``blk*.dat`` (XOR key), framed and raw blocks, btcd UTXO entries, output-script
 addresses, columnar block tables, and the EBA v1 graph (nodes and edges) built in DuckDB with
 input resolution by join (:mod:`.graph`). ``chainsleuth graph verify FILE...`` parses blocks and
-checks their merkle roots. Not yet: Core JSON / RPC readers, TSV / ladybug / HeteroData
-exports, incremental updates, Forest Fire sampling, stats, the dataset plugin, Spark.
+checks their merkle roots; ``graph build`` appends blocks to an incremental store
+(:mod:`.store`), ``graph stats`` prints counts and degree distributions, ``graph export-tsv``
+writes neo4j-admin import files (:mod:`.export`). Not yet: Core JSON / RPC readers, ladybug and
+HeteroData exports, Forest Fire sampling, the dataset plugin, Spark, the 3x benchmark.
 """
 
 from __future__ import annotations
@@ -25,9 +27,52 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     verify = actions.add_parser("verify", help="parse blocks and check their merkle roots")
     verify.add_argument("files", nargs="+", type=Path,
                         help="blk*.dat, framed (.bz2) or raw block files")
+    build = actions.add_parser("build", help="append blocks to a graph store (incremental)")
+    build.add_argument("store", type=Path, help="graph directory (created if missing)")
+    build.add_argument("files", nargs="+", type=Path, help="block files, in chain order")
+    build.add_argument("--first-height", type=int, default=None,
+                       help="height of the first block when coinbases predate BIP 34")
+    build.add_argument("--max-inputs", type=int, default=20)
+    build.add_argument("--max-outputs", type=int, default=20)
+    stats = actions.add_parser("stats", help="counts per node/edge type, degree distributions")
+    stats.add_argument("store", type=Path)
+    stats.add_argument("--plot", type=Path, default=None, help="degree distribution PNG")
+    tsv = actions.add_parser("export-tsv", help="TSV files for neo4j-admin database import")
+    tsv.add_argument("store", type=Path)
+    tsv.add_argument("out", type=Path)
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.graph_action == "verify":
+        return _verify(args)
+    from plugins.bitcoin_graph.export import degree_distributions, degree_plot, export_tsv
+    from plugins.bitcoin_graph.store import GraphStore
+    from plugins.bitcoin_graph.tables import to_tables
+
+    store = GraphStore(args.store)
+    if args.graph_action == "build":
+        blocks = [b for path in args.files for b in read_blocks(path)]
+        added = store.append(to_tables(blocks, args.first_height),
+                             max_inputs=args.max_inputs, max_outputs=args.max_outputs)
+        print(f"{args.store}: {added} (tip {store.state()['tip_height']})")
+        return 0
+    graph = store.read()
+    if args.graph_action == "stats":
+        for name, count in graph.counts().items():
+            print(f"{name:10s} {count:>12,d}")
+        distributions = degree_distributions(graph)
+        for side, histogram in distributions.items():
+            top = sorted(histogram.items())[:10]
+            print(f"Transfers {side}-degree (degree: scripts): {top}")
+        if args.plot:
+            args.plot.write_bytes(degree_plot(distributions))
+            print(f"wrote {args.plot}")
+        return 0
+    print(export_tsv(graph, args.out))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
     bad = 0
     for path in args.files:
         try:
@@ -43,5 +88,5 @@ def _run(args: argparse.Namespace) -> int:
 
 @hookimpl
 def register_commands() -> dict[str, Command]:
-    return {"graph": Command(help="Bitcoin graph ETL tools (verify blocks)", configure=_configure,
-                             run=_run)}
+    return {"graph": Command(help="Bitcoin graph ETL: verify, build, stats, export-tsv",
+                             configure=_configure, run=_run)}

@@ -1,0 +1,31 @@
+"""chainsleuth graph build / stats / export-tsv / verify, as a user runs them."""
+
+from helpers import DATA_DIR, run_cli
+
+BLOCKS = DATA_DIR / "bitcoin_blocks"
+
+
+def test_build_stats_and_tsv_export(tmp_path):
+    store = tmp_path / "graph"
+    done = run_cli(["graph", "build", str(store), str(BLOCKS / "blocks1-256.bz2"),
+                    "--first-height", "1"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "'blocks_added': 255" in done.stdout and "(tip 255)" in done.stdout
+    stats = run_cli(["graph", "stats", str(store), "--plot", str(tmp_path / "deg.png")], tmp_path)
+    assert stats.returncode == 0 and "Mints" in stats.stdout
+    assert (tmp_path / "deg.png").read_bytes()[:4] == b"\x89PNG"
+    export = run_cli(["graph", "export-tsv", str(store), str(tmp_path / "tsv")], tmp_path)
+    assert export.returncode == 0 and "neo4j-admin database import full" in export.stdout
+    header = (tmp_path / "tsv" / "Transfers.header.tsv").read_text().strip().split("\t")
+    assert header == [":START_ID(Script)", ":END_ID(Script)", "Value:long", "Height:long",
+                      ":TYPE"]
+    rows = (tmp_path / "tsv" / "Transfers.tsv").read_text().splitlines()
+    assert rows and all(len(row.split("\t")) == 5 for row in rows)
+    assert len((tmp_path / "tsv" / "Block.tsv").read_text().splitlines()) == 255
+
+
+def test_verify_reports_the_rejected_fixture(tmp_path):
+    done = run_cli(["graph", "verify", str(BLOCKS / "277647.dat.bz2"),
+                    str(BLOCKS / "block413567.raw")], tmp_path)
+    assert done.returncode == 1
+    assert "height 277647 213 txs" in done.stdout and "rejected:" in done.stdout
