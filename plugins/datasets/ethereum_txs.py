@@ -37,6 +37,7 @@ total value), and ``edge_index`` its restriction to centre rows.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -239,8 +240,6 @@ class EthereumTxsDataset:
         cache = Path(cache_dir) / "ethereum_txs" / f"{TABLE_VERSION}-{'-'.join(self.classes)}-{key}"
         table_path, stats_path = cache / "transactions.parquet", cache / "stats.json"
         if table_path.is_file() and stats_path.is_file():
-            import json
-
             return pq.read_table(table_path).to_pandas(), json.loads(stats_path.read_text())
         frame, stats = read_transactions(root, self.classes)
         frame, dedup = deduplicate(frame)
@@ -250,8 +249,6 @@ class EthereumTxsDataset:
         tmp = table_path.with_suffix(".tmp")
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
         tmp.replace(table_path)
-        import json
-
         write_atomic(stats_path, json.dumps(stats))
         return frame, stats
 

@@ -99,7 +99,6 @@ class TxGraphRepresentation:
         else:
             edges = self._edges(data, x_all[rows])
         x = torch.as_tensor(x_all[rows])
-        generator = torch.Generator().manual_seed(self.seed)
         torch.manual_seed(self.seed)
         self.model_ = GAE(GATEncoder(x.shape[1], self.hidden, self.embedding_dim, self.heads,
                                      self.dropout))
@@ -117,7 +116,6 @@ class TxGraphRepresentation:
             loss.backward()
             optimiser.step()
             self.history_.append(float(loss.detach()))
-        del generator
         self.fit_edges_ = int(edges.shape[1])
         return self
 

@@ -1,7 +1,6 @@
 """Block parsing on real mainnet fixtures: txids, merkle roots, fees, input resolution."""
 
 import bz2
-from pathlib import Path
 
 import pytest
 

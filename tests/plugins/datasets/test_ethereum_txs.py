@@ -1,6 +1,5 @@
 """ethereum_txs on the real FDGNN crawl: counts, deduplication, hand-checked attributes, errors."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
