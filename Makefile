@@ -27,6 +27,7 @@ run: $(STAMP)
 	$(BIN)/chainsleuth run
 
 test: $(STAMP)
+	command -v tshark >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null)
 	CHAINSLEUTH_DATA_DIR=$${CHAINSLEUTH_DATA_DIR:-$(abspath ../shared/data)} $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 clean:

@@ -106,7 +106,10 @@ class Model(Protocol):
     Constructor: hyper-parameters only, no work. A constructor argument named ``encoder``
     receives an encoder factory, one named ``augmentation`` is not passed (augmentations reach
     the model through ``UnlabeledPool.augment``), one named ``trainer`` receives the trainer
-    settings (accelerator, devices, max_epochs cap, progress bar), one named ``seed`` the job seed.
+    settings (accelerator, devices, max_epochs cap, progress bar), one named ``seed`` the job seed,
+    one named ``data`` the job's dataset with every label hidden (-1): side information such as
+    ``extras`` for transductive models. A model whose ``fit``, ``predict`` or ``predict_proba``
+    declares a ``rows`` keyword receives the dataset row positions of the rows it is given.
     """
 
     def fit(self, X: np.ndarray, y: np.ndarray, *,

@@ -18,7 +18,7 @@ KINDS: tuple[str, ...] = ("dataset", "scenario", "representation", "model", "enc
                           "augmentation", "logger")
 
 # Constructor arguments the runner supplies itself; they are not hyper-parameters.
-INJECTED_ARGUMENTS = frozenset({"encoder", "trainer", "seed"})
+INJECTED_ARGUMENTS = frozenset({"encoder", "trainer", "seed", "data"})
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ its logger told, so a failed cell never aborts a sweep.
 
 from __future__ import annotations
 
+import inspect
 import time
 import traceback
 from collections import OrderedDict
@@ -149,6 +150,8 @@ def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJo
     timings["split_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
+    if task.features is not None:  # what is observable depends on the scenario's setting
+        data = replace(data, X=task.features, feature_names=list(task.feature_names))
     representation = _optional_plugin(cfg, manager, "representation")
     features = data.X
     if representation is not None:
@@ -178,7 +181,8 @@ def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJo
         pool = UnlabeledPool(X=X[task.unlabeled], augment=augment)
 
     model_entry = registry.get("model", cfg.model.name)
-    injected: dict[str, Any] = {"seed": seed, "trainer": _node(cfg.trainer)}
+    injected: dict[str, Any] = {"seed": seed, "trainer": _node(cfg.trainer),
+                                "data": replace(data, y=np.full(len(data.y), -1))}
     encoder = None
     if model_entry.accepts("encoder"):
         encoder = _optional_plugin(cfg, manager, "encoder")
@@ -196,14 +200,16 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
 
     validation = (X[task.validation], task.y[task.validation]) if len(task.validation) else None
     tick = time.perf_counter()
-    model.fit(X[task.train], task.y[task.train], validation=validation, unlabeled=pool)
+    model.fit(X[task.train], task.y[task.train], validation=validation, unlabeled=pool,
+              **_rows_if_asked(model.fit, task.train))
     timings["fit_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     X_test = X[task.test]
-    proba = _align_columns(model, np.asarray(model.predict_proba(X_test), dtype=np.float64),
-                           len(task.class_names))
-    pred = np.asarray(model.predict(X_test))
+    proba = _align_columns(model, np.asarray(model.predict_proba(
+        X_test, **_rows_if_asked(model.predict_proba, task.test)), dtype=np.float64),
+        len(task.class_names))
+    pred = np.asarray(model.predict(X_test, **_rows_if_asked(model.predict, task.test)))
     timings["predict_s"] = time.perf_counter() - tick
     timings["predict_samples_per_s"] = len(task.test) / max(timings["predict_s"], 1e-9)
     _check_predictions(cfg.model.name, proba, pred, len(task.test), len(task.class_names))
@@ -259,6 +265,20 @@ def _load_one(cfg: DictConfig, dataset: DictConfig, manager: PluginManager,
     while len(_DATA_CACHE) > _DATA_CACHE_SIZE:
         _DATA_CACHE.popitem(last=False)
     return data
+
+
+def _rows_if_asked(method: Any, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """``rows=`` (dataset row positions) for a model method that declares it.
+
+    Transductive models (e.g. a majority vote over transaction clusters) need to know which
+    dataset rows they are given, to look up side information in the label-free ``data`` the
+    runner injects into their constructor.
+    """
+    try:
+        accepted = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {"rows": rows} if "rows" in accepted else {}
 
 
 def _positions(within: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -33,6 +33,11 @@ class Task:
         slices: named subsets of the test rows reported separately (e.g. the rows of a class
             unseen in training); each must lie inside ``test``.
         notes: protocol facts worth recording (e.g. which class was held out).
+        features: optional feature matrix (one row per dataset row) that replaces the dataset's
+            ``X`` for this task. A scenario sets it when what can be known depends on the
+            setting itself, e.g. the traffic an observer sees when it intercepts a share of a
+            node's links; ``feature_names`` then names its columns.
+        feature_names: column names of ``features``.
     """
 
     scenario: str
@@ -46,6 +51,8 @@ class Task:
     positive_class: int | None = None
     slices: dict[str, np.ndarray] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
+    features: np.ndarray | None = None
+    feature_names: list[str] | None = None
 
     def __post_init__(self) -> None:
         self.y = np.asarray(self.y, dtype=np.int64)
@@ -69,6 +76,13 @@ class Task:
             if not np.isin(rows, self.test).all():
                 raise ConfigError(f"scenario '{self.scenario}': slice '{name}' has rows outside "
                                   f"the test set")
+        if self.features is not None:
+            self.features = np.asarray(self.features, dtype=np.float64)
+            if self.features.ndim != 2 or len(self.features) != n:
+                raise ConfigError(f"scenario '{self.scenario}': features have shape "
+                                  f"{self.features.shape}, expected ({n}, n_features)")
+            if self.feature_names is None or len(self.feature_names) != self.features.shape[1]:
+                raise ConfigError(f"scenario '{self.scenario}': features need one name per column")
         if len(self.train) == 0 or len(self.test) == 0:
             raise ConfigError(f"scenario '{self.scenario}': train and test must both be non-empty")
         labelled = np.concatenate([self.train, self.validation, self.test])
@@ -98,5 +112,6 @@ class Task:
             "test_class_counts": np.bincount(self.y[self.test],
                                              minlength=len(self.class_names)).tolist(),
             "slices": {name: int(len(rows)) for name, rows in self.slices.items()},
+            "feature_names": list(self.feature_names) if self.feature_names else None,
             "notes": dict(self.notes),
         }

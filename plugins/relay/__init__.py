@@ -1,0 +1,77 @@
+"""Network-layer de-anonymisation: the relay simulator, Bitcoin P2P captures and NTSSL.
+
+Registers, through the same hooks a third-party package would use:
+
+* datasets ``relay_sim`` (simulated relay of the chain simulator's transactions, :mod:`.dataset`);
+* scenario ``interception`` (what an observer of a share of the target's links sees,
+  :mod:`.interception`);
+* models ``traffic_anomaly`` (the unsupervised baseline) and ``ntssl`` (with ``cross_layer``
+  for the cross-layer analysis), :mod:`.ntssl`;
+* command ``chainsleuth relay-sim`` (write a simulated event log and its ground truth).
+
+Everything reads one event-log table (:mod:`.events`), whether the traffic was simulated
+(:mod:`.simulator`) or captured (:mod:`.pcap_reader`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from framework.hookspecs import hookimpl
+from framework.interfaces import Command
+from framework.results import write_atomic
+from plugins.relay.dataset import RelaySimDataset
+from plugins.relay.interception import InterceptionScenario
+from plugins.relay.ntssl import NTSSL, TrafficAnomalyBaseline
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--nodes", type=int, default=200)
+    parser.add_argument("--transactions", type=int, default=1000)
+    parser.add_argument("--probes", type=int, default=4)
+    parser.add_argument("--dandelion", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def _run(args: argparse.Namespace) -> int:
+    source = RelaySimDataset(nodes=args.nodes, transactions=args.transactions,
+                             probes=args.probes, dandelion=args.dandelion, seed=args.seed)
+    txs, run = source.simulate()
+    args.out.mkdir(parents=True, exist_ok=True)
+    events = args.out / "events.csv"
+    truth = args.out / "ground_truth.csv"
+    write_atomic(events, run.events.to_csv(index=False))
+    write_atomic(truth, pd.DataFrame({
+        "txid": txs["txid"], "origin": [f"n{o}" for o in txs["origin"]],
+        "created": txs["created"], "target_first_seen": run.first_seen,
+    }).to_csv(index=False))
+    print(f"[chainsleuth] relay-sim: {len(run.events)} events on the target's "
+          f"{run.events['peer'].nunique()} links -> {events}; ground truth -> {truth} (synthetic)")
+    return 0
+
+
+@hookimpl
+def register_datasets() -> dict[str, Callable[..., Any]]:
+    return {"relay_sim": RelaySimDataset}
+
+
+@hookimpl
+def register_scenarios() -> dict[str, Callable[..., Any]]:
+    return {"interception": InterceptionScenario}
+
+
+@hookimpl
+def register_models() -> dict[str, Callable[..., Any]]:
+    return {"traffic_anomaly": TrafficAnomalyBaseline, "ntssl": NTSSL}
+
+
+@hookimpl
+def register_commands() -> dict[str, Command]:
+    return {"relay-sim": Command(help="simulate Bitcoin transaction relay; write the target's "
+                                      "event log and ground truth", configure=_configure, run=_run)}

@@ -1,0 +1,122 @@
+"""``relay_sim``: transactions of the chain simulator relayed over a simulated P2P network.
+
+Wallets live on nodes: every entity of the chain simulator (``chain_sim``) is placed on one node,
+and a transaction is created by the node of the entity that owns its first input, so inputs,
+outputs and addresses are real UTXO structure with known owners. Node 0 is the target; it hosts
+entities drawn at random until it creates about ``target_share`` of the transactions.
+
+The relay clock compresses the chain's time: transactions keep the chain's order (so a parent is
+created before its child) and are spaced by a Poisson process of ``tx_rate`` per second.
+
+Rows are the relayed transactions (ids: txids); label 1 ``originated`` when the target created
+it, else 0 ``relayed``. ``X`` holds the traffic features (:mod:`.features`) of a full view of the
+target's links (probe links excluded); the ``interception`` scenario recomputes them for what
+an observer actually sees. ``extras``:
+
+* ``relay_events``: the event log of the target's links (:mod:`.events`).
+* ``relay_links``: ``{"probes": [...], "outbound": [...]}``, the target's probe and outbound peers.
+* ``transactions``: one row per dataset row: ``txid``, ``first_seen`` (when the target learned it,
+  relay clock), ``inputs`` and ``outputs`` (address lists), for transaction-layer analysis.
+
+Every result records ``origin: synthetic``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from framework.data import AccountData, Provenance
+from framework.errors import ConfigError
+from framework.interfaces import DataContext
+from plugins.datasets.chain_sim import simulate
+from plugins.datasets.chain_sim.simulator import SimulationConfig
+from plugins.relay.features import FEATURE_NAMES, traffic_features
+from plugins.relay.observers import passive_view
+from plugins.relay.simulator import RelayConfig, RelayRun, RelaySimulator
+
+CLASS_NAMES = ["relayed", "originated"]
+
+
+def wallet_transactions(blocks: list[dict[str, Any]],
+                        owner: dict[str, int]) -> pd.DataFrame:
+    """Non-coinbase transactions after the opening block, with their creating entity."""
+    rows = []
+    for block in blocks[1:]:
+        for tx in block["tx"]:
+            if "coinbase" in tx["vin"][0]:
+                continue
+            inputs = [v["prevout"]["scriptPubKey"].get("address", "") for v in tx["vin"]]
+            outputs = [v["scriptPubKey"].get("address", "") for v in tx["vout"]]
+            rows.append((tx["txid"], owner[inputs[0]], inputs, outputs))
+    return pd.DataFrame(rows, columns=["txid", "entity", "inputs", "outputs"])
+
+
+def place_wallets(entity_tx_counts: pd.Series, nodes: int, target_share: float,
+                  rng: np.random.Generator) -> dict[int, int]:
+    """Entity -> node; the target (node 0) gets entities until it makes ~``target_share``."""
+    budget = target_share * entity_tx_counts.sum()
+    placement, made = {}, 0
+    for entity in rng.permutation(entity_tx_counts.index.to_numpy()):
+        count = int(entity_tx_counts[entity])
+        if made + count <= budget:
+            placement[int(entity)], made = 0, made + count
+        else:
+            placement[int(entity)] = int(rng.integers(1, nodes))
+    return placement
+
+
+class RelaySimDataset:
+    def __init__(self, nodes: int = 200, transactions: int = 2000, tx_rate: float = 2.0,
+                 target_share: float = 0.01, probes: int = 4, dandelion: bool = False,
+                 txid_relay_share: float = 0.1, latency_mean: float = 0.1, days: int = 6,
+                 individual_wallet: int = 200, seed: int = 0) -> None:
+        if transactions < 10 or not 0 < target_share < 1 or tx_rate <= 0:
+            raise ConfigError("dataset 'relay_sim': need transactions >= 10, 0 < target_share < 1 "
+                              f"and tx_rate > 0 (got {transactions}, {target_share}, {tx_rate})")
+        self.relay = RelayConfig(nodes=nodes, probes=probes, dandelion=dandelion,
+                                 txid_relay_share=txid_relay_share, latency_mean=latency_mean,
+                                 seed=seed)
+        self.chain = SimulationConfig(days=days, individual_wallet=individual_wallet, seed=seed)
+        self.transactions, self.tx_rate, self.target_share = transactions, tx_rate, target_share
+        self.seed = seed
+
+    def simulate(self) -> tuple[pd.DataFrame, RelayRun]:
+        """The wallet transactions (with origin node and creation time) and the relay run."""
+        blocks, truth = simulate(self.chain)
+        owner = {address: entity for address, _, entity, _ in truth}
+        txs = wallet_transactions(blocks, owner).head(self.transactions)
+        if len(txs) < self.transactions:
+            raise ConfigError(f"dataset 'relay_sim': the chain simulator made {len(txs)} wallet "
+                              f"transactions, fewer than transactions={self.transactions}; raise "
+                              f"dataset.days or dataset.individual_wallet")
+        rng = np.random.default_rng([self.seed, 7])
+        placement = place_wallets(txs["entity"].value_counts().sort_index(), self.relay.nodes,
+                                  self.target_share, rng)
+        txs["origin"] = txs["entity"].map(placement).astype(np.int64)
+        txs["created"] = np.cumsum(rng.exponential(1 / self.tx_rate, len(txs)))
+        run = RelaySimulator(self.relay).run(txs["origin"].to_numpy(), txs["created"].to_numpy(),
+                                             txs["txid"].tolist())
+        return txs, run
+
+    def load(self, context: DataContext) -> AccountData:
+        txs, run = self.simulate()
+        view, _ = passive_view(run.events, 1.0, self.seed, exclude_peers=run.probe_peers)
+        X, _ = traffic_features(view, txs["txid"].to_numpy())
+        transactions = pd.DataFrame({"txid": txs["txid"], "first_seen": run.first_seen,
+                                     "inputs": txs["inputs"], "outputs": txs["outputs"]})
+        y = (txs["origin"].to_numpy() == run.target).astype(np.int64)
+        details = {"relay": vars(self.relay).copy(), "chain": vars(self.chain).copy(),
+                   "transactions": len(txs), "originated_by_target": int(y.sum()),
+                   "target_links": int(run.events["peer"].nunique()),
+                   "logged_events": len(run.events), "simulator_events": run.event_count}
+        return AccountData(
+            name="relay_sim", ids=txs["txid"].to_numpy(), X=X, feature_names=list(FEATURE_NAMES),
+            y=y, class_names=list(CLASS_NAMES), benign_classes=["relayed"],
+            provenance=Provenance("synthetic", "relay simulator over chain_sim transactions",
+                                  "seeded discrete-event Bitcoin relay simulation; the target "
+                                  "is node n0", details),
+            extras={"relay_events": run.events, "transactions": transactions,
+                    "relay_links": {"probes": run.probe_peers, "outbound": run.outbound_peers}})

@@ -1,0 +1,56 @@
+"""The relay event log: one documented table for simulated and captured Bitcoin P2P traffic.
+
+Both the relay simulator and the pcap reader write this table, and everything downstream
+(observers, traffic features, the NTSSL models) reads only this table, so a method developed on
+the simulator runs unchanged on a real capture.
+
+One row per inventory entry of an ``inv``, ``getdata`` or ``notfound`` message, one row per
+``tx`` message, and one row (``txid`` empty) for every other message, so both "how many INV
+entries for this transaction" and "how many messages of each command" are simple group-bys.
+
+Columns:
+    time: seconds (simulation clock, or capture timestamp as Unix seconds).
+    node: the observed node (simulator: ``n<i>``; capture: ``ip:port`` of the local end).
+    peer: the other end of the link (simulator: ``n<j>`` or ``probe<k>``; capture: ``ip:port``).
+    direction: ``sent`` (node -> peer) or ``recv`` (peer -> node).
+    message: the P2P command (``inv``, ``getdata``, ``tx``, ``notfound``, ``version`` ...).
+    message_id: an integer unique per P2P message within the log; the rows of one message share it.
+    inv_type: inventory type (1 ``MSG_TX``, 5 ``MSG_WTX``, 0x40000001 ``MSG_WITNESS_TX``,
+        2 ``MSG_BLOCK`` ...); 0 where the row is not an inventory entry.
+    txid: the transaction hash as Bitcoin Core prints it (byte-reversed hex); for ``MSG_WTX``
+        entries the wtxid; for ``tx`` messages the txid; empty otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from framework.errors import DataError
+
+EVENT_COLUMNS: dict[str, str] = {
+    "time": "float64", "node": "object", "peer": "object", "direction": "object",
+    "message": "object", "message_id": "int64", "inv_type": "int64", "txid": "object",
+}
+DIRECTIONS = ("sent", "recv")
+MSG_TX, MSG_BLOCK, MSG_WTX, MSG_WITNESS_TX = 1, 2, 5, 0x40000001
+TRANSACTION_INV_TYPES = (MSG_TX, MSG_WTX, MSG_WITNESS_TX)
+
+
+def empty_events() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in EVENT_COLUMNS.items()})
+
+
+def validate_events(events: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Check an event log against the schema; name the source and the offending column."""
+    missing = [c for c in EVENT_COLUMNS if c not in events.columns]
+    if missing:
+        raise DataError(f"{source}: relay event log lacks columns {missing}; expected "
+                        f"{list(EVENT_COLUMNS)}")
+    bad = ~events["direction"].isin(DIRECTIONS)
+    if bad.any():
+        raise DataError(f"{source}: column 'direction' holds {sorted(set(events['direction'][bad]))[:3]}"
+                        f", expected one of {DIRECTIONS}")
+    if len(events) and not np.isfinite(events["time"].to_numpy(dtype=float)).all():
+        raise DataError(f"{source}: column 'time' holds non-finite values")
+    return events[list(EVENT_COLUMNS)].astype(EVENT_COLUMNS)
