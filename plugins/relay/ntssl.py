@@ -24,9 +24,9 @@ Isolation Forest over ``[send_inv_n, recv_getdata_n, getdata_inv_ratio]`` whose 
    scale_pos_weight 5, 100 rounds) trained on the pseudo-labels; positive when p >= 0.18.
 
 When stage 1 finds no positives there is nothing to learn from: the model then calls every row
-relayed and records it (``stage1_positives: 0``). The rules compare feature values, so any
-monotone per-column rescaling of the inputs (ChainSleuth's signed log + standardisation) leaves
-them unchanged.
+relayed and records it (``stage1_positives: 0``). The method recipes (``method=ntssl`` ...)
+turn ChainSleuth's signed log and standardisation off: the detectors are not invariant to them,
+and the authors ran them on raw counts.
 
 ``cross_layer=true`` adds the cross-layer analysis: transactions are clustered on the
 transaction layer (:mod:`.clustering`, from the injected dataset's ``extras["transactions"]``)

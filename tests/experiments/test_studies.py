@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from helpers import REPO, run_cli
 
-STUDIES = ["zero_shot", "cross_platform", "imbalanced", "few_shot", "ablation"]
+STUDIES = ["zero_shot", "cross_platform", "imbalanced", "few_shot", "ablation", "ntssl"]
 
 
 @pytest.mark.parametrize("study", STUDIES)
