@@ -19,6 +19,9 @@ Columns:
         2 ``MSG_BLOCK`` ...); 0 where the row is not an inventory entry.
     txid: the transaction hash as Bitcoin Core prints it (byte-reversed hex); for ``MSG_WTX``
         entries the wtxid; for ``tx`` messages the txid; empty otherwise.
+    wtxid: for ``tx`` messages the witness hash (equal to the txid for a transaction without
+        witness data), empty otherwise; it lets announcements by wtxid (BIP 339) be counted
+        under the transaction's txid.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from framework.errors import DataError
 EVENT_COLUMNS: dict[str, str] = {
     "time": "float64", "node": "object", "peer": "object", "direction": "object",
     "message": "object", "message_id": "int64", "inv_type": "int64", "txid": "object",
+    "wtxid": "object",
 }
 DIRECTIONS = ("sent", "recv")
 MSG_TX, MSG_BLOCK, MSG_WTX, MSG_WITNESS_TX = 1, 2, 5, 0x40000001
@@ -54,3 +58,10 @@ def validate_events(events: pd.DataFrame, source: str) -> pd.DataFrame:
     if len(events) and not np.isfinite(events["time"].to_numpy(dtype=float)).all():
         raise DataError(f"{source}: column 'time' holds non-finite values")
     return events[list(EVENT_COLUMNS)].astype(EVENT_COLUMNS)
+
+
+def txid_aliases(events: pd.DataFrame) -> dict[str, str]:
+    """wtxid -> txid for every transaction seen in a ``tx`` message whose two hashes differ."""
+    tx = events[(events["message"] == "tx") & (events["wtxid"] != "")
+                & (events["wtxid"] != events["txid"])]
+    return dict(zip(tx["wtxid"], tx["txid"], strict=True))

@@ -10,8 +10,9 @@ on all three.
 
 The Isolation Forest anomaly score, NTSSL's fourth feature, is learned, so the model computes it
 on its training rows (:mod:`.ntssl`); computing it here would fit it on test rows too.
-Entries are counted under the hash they were announced with; the simulator announces one hash
-per transaction, and on real captures a segwit transaction announced by wtxid counts under it.
+Entries announced by wtxid (BIP 339) are counted under the transaction's txid wherever a ``tx``
+message in the log tells which txid that wtxid belongs to (the authors' code sums both too);
+otherwise under the hash announced.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from plugins.relay.events import txid_aliases
+
 FEATURE_NAMES = ["send_inv_n", "recv_getdata_n", "getdata_inv_ratio"]
 
 
 def traffic_features(view: pd.DataFrame, txids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Feature matrix (one row per txid) and a mask of the transactions the view saw at all."""
     index = pd.Index(np.asarray(txids).astype(str))
+    aliases = txid_aliases(view)
+    if aliases:
+        view = view.assign(txid=view["txid"].replace(aliases))
     sent_inv = view[(view["direction"] == "sent") & (view["message"] == "inv")]
     recv_getdata = view[(view["direction"] == "recv") & (view["message"] == "getdata")]
     inv = sent_inv.groupby("txid").size().reindex(index, fill_value=0).to_numpy(np.float64)

@@ -544,8 +544,8 @@ def read_transaction(data: bytes, offset: int = 0) -> tuple[str, int]:
     return sha256d(stripped)[::-1].hex(), cursor.position
 
 
-def message_rows(command: str, payload: bytes) -> list[tuple[int, str]] | None:
-    """The (inv_type, txid) rows of one message, or None when its payload is malformed."""
+def message_rows(command: str, payload: bytes) -> list[tuple[int, str, str]] | None:
+    """The (inv_type, txid, wtxid) rows of one message, or None when its payload is malformed."""
     try:
         if command in INVENTORY_COMMANDS:
             cursor = _ByteCursor(payload)
@@ -555,13 +555,14 @@ def message_rows(command: str, payload: bytes) -> list[tuple[int, str]] | None:
             entries = [struct.unpack_from("<I32s", payload,
                                           cursor.position + index * INVENTORY_ENTRY_SIZE)
                        for index in range(count)]
-            return [(inv_type, digest[::-1].hex()) for inv_type, digest in entries] or [(0, "")]
+            return [(inv_type, digest[::-1].hex(), "") for inv_type, digest in entries] or [
+                (0, "", "")]
         if command == "tx":
             txid, end = read_transaction(payload)
-            return [(0, txid)] if end == len(payload) else None
+            return [(0, txid, sha256d(payload)[::-1].hex())] if end == len(payload) else None
     except ValueError:
         return None
-    return [(0, "")]
+    return [(0, "", "")]
 
 
 # --------------------------------------------------------------------------- connections
@@ -691,9 +692,10 @@ def scan_capture(path: Path,
                 entries = message_rows(message.command, message.payload)
                 if entries is None:
                     stats.malformed_payloads += 1
-                    entries = [(0, "")]
+                    entries = [(0, "", "")]
                 rows.extend((message.time, node, peer, sent_or_received, message.command,
-                             message_number, inv_type, txid) for inv_type, txid in entries)
+                             message_number, inv_type, txid, wtxid)
+                            for inv_type, txid, wtxid in entries)
                 message_number += 1
     stats.messages = message_number
 

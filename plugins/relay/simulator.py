@@ -312,5 +312,6 @@ class RelaySimulator:
             "txid": txid_names[np.asarray(tx, dtype=np.int64)] if len(tx) else np.empty(
                 0, dtype=object),
         })
+        frame["wtxid"] = np.where(frame["message"] == "tx", frame["txid"], "")  # no witnesses
         return validate_events(frame.sort_values(["time", "message_id"], kind="stable")
                                .reset_index(drop=True), "relay simulator")

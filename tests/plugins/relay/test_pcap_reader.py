@@ -278,6 +278,7 @@ def test_segwit_transaction_txid_matches_the_block_merkle_root(data_dir: Path,
     packets = conversation([(0, bitcoin_message("tx", serialised))])
     events = read_capture(write_pcap(tmp_path / "tx.pcap", 1, packets))
     assert events[["message", "txid"]].values.tolist() == [["tx", txid]]
+    assert events["wtxid"].tolist() == [sha256d(serialised)[::-1].hex()]
 
 
 def test_non_capture_file_raises_data_error_naming_it(tmp_path: Path) -> None:

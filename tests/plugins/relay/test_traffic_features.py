@@ -17,6 +17,7 @@ def _log(rows):
     frame["node"] = "n0"
     frame["message_id"] = np.arange(len(frame))
     frame["inv_type"] = np.where(frame["message"].isin(["inv", "getdata"]), 5, 0)
+    frame["wtxid"] = np.where(frame["message"] == "tx", frame["txid"], "")
     return validate_events(frame, "test")
 
 
@@ -34,6 +35,15 @@ def test_features_count_entries_per_direction_and_message():
     assert FEATURE_NAMES == ["send_inv_n", "recv_getdata_n", "getdata_inv_ratio"]
     np.testing.assert_array_equal(X, [[3, 2, 2 / 3], [1, 0, 0], [1, 0, 0], [0, 0, 0]])
     np.testing.assert_array_equal(seen, [True, True, True, False])
+
+
+def test_announcements_by_wtxid_count_under_the_txid():
+    log = LOG.copy()
+    segwit = (log["txid"] == "relayed") & (log["message"] != "tx")
+    log.loc[segwit, "txid"] = "relayed-w"
+    log.loc[log["message"] == "tx", "wtxid"] = "relayed-w"
+    X, _ = traffic_features(log, np.array(["relayed"]))
+    np.testing.assert_array_equal(X, [[1, 0, 0]])
 
 
 def test_passive_view_keeps_a_seeded_share_of_links_and_never_a_probe():
