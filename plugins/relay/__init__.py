@@ -2,7 +2,8 @@
 
 Registers, through the same hooks a third-party package would use:
 
-* datasets ``relay_sim`` (simulated relay of the chain simulator's transactions, :mod:`.dataset`);
+* datasets ``relay_sim`` (simulated relay of the chain simulator's transactions, :mod:`.dataset`)
+  and ``p2p_capture`` (a real capture of one node plus its own txids, :mod:`.capture_dataset`);
 * scenario ``interception`` (what an observer of a share of the target's links sees,
   :mod:`.interception`);
 * models ``traffic_anomaly`` (the unsupervised baseline) and ``ntssl`` (with ``cross_layer``
@@ -25,6 +26,7 @@ import pandas as pd
 from framework.hookspecs import hookimpl
 from framework.interfaces import Command
 from framework.results import write_atomic
+from plugins.relay.capture_dataset import P2PCaptureDataset
 from plugins.relay.dataset import RelaySimDataset
 from plugins.relay.interception import InterceptionScenario
 from plugins.relay.ntssl import NTSSL, TrafficAnomalyBaseline
@@ -58,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
 
 @hookimpl
 def register_datasets() -> dict[str, Callable[..., Any]]:
-    return {"relay_sim": RelaySimDataset}
+    return {"relay_sim": RelaySimDataset, "p2p_capture": P2PCaptureDataset}
 
 
 @hookimpl
