@@ -34,6 +34,9 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                        help="height of the first block when coinbases predate BIP 34")
     build.add_argument("--max-inputs", type=int, default=20)
     build.add_argument("--max-outputs", type=int, default=20)
+    build.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                       help="SQL engine for the ETL stages (spark: pyspark, local[*] or a cluster)")
+    build.add_argument("--spark-master", default="local[*]", help="Spark master URL")
     stats = actions.add_parser("stats", help="counts per node/edge type, degree distributions")
     stats.add_argument("store", type=Path)
     stats.add_argument("--plot", type=Path, default=None, help="degree distribution PNG")
@@ -52,8 +55,17 @@ def _run(args: argparse.Namespace) -> int:
     store = GraphStore(args.store)
     if args.graph_action == "build":
         blocks = [b for path in args.files for b in read_blocks(path)]
-        added = store.append(to_tables(blocks, args.first_height),
-                             max_inputs=args.max_inputs, max_outputs=args.max_outputs)
+        engine = None
+        if args.engine == "spark":
+            from plugins.bitcoin_graph.spark_engine import SparkEngine
+
+            engine = SparkEngine(args.spark_master)
+        try:
+            added = store.append(to_tables(blocks, args.first_height), engine=engine,
+                                 max_inputs=args.max_inputs, max_outputs=args.max_outputs)
+        finally:
+            if engine is not None:
+                engine.close()
         print(f"{args.store}: {added} (tip {store.state()['tip_height']})")
         return 0
     graph = store.read()

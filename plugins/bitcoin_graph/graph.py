@@ -19,15 +19,18 @@ Excluded: zero-value transactions (no Transfers), and transactions with more tha
 Transfers or Fee edges; their Redeems / Credits remain). Edges with the same key are merged by
 adding values. Amounts are satoshi.
 
-Input resolution is a DuckDB join of every input with the outputs of the loaded blocks and of
-an optional UTXO table (outputs created before the first loaded block): the UTXO set never lives
-in a Python dict, and DuckDB spills to disk when it outgrows memory. An input that resolves
-nowhere is an error naming it.
+Input resolution is a join of every input with the outputs of the loaded blocks and of an
+optional UTXO table (outputs created before the first loaded block): the UTXO set never lives
+in a Python dict. The stages are plain SQL that DuckDB (one machine; it spills to disk when it
+outgrows memory) and Apache Spark (:mod:`.spark_engine`, for chains that do not fit one
+machine) both run unchanged; value arithmetic is done in DOUBLE in both, so the two engines give
+identical graphs. An input that resolves nowhere is an error naming it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import duckdb
 import pyarrow as pa
@@ -49,101 +52,166 @@ class BitcoinGraph:
                 **{k: v.num_rows for k, v in self.edges.items()}}
 
 
-def build_graph(tables: BlockTables, utxos: pa.Table | None = None, max_inputs: int = 20,
-                max_outputs: int = 20, memory_limit: str = "2GB",
-                temp_directory: str | None = None) -> BitcoinGraph:
-    """Resolve inputs and build every node and edge table of the loaded blocks."""
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit='{memory_limit}'")
-    if temp_directory:
-        con.execute(f"SET temp_directory='{temp_directory}'")
-    con.register("blocks", tables.blocks)
-    con.register("txs", tables.transactions)
-    con.register("inputs", tables.inputs)
-    con.register("outputs", tables.outputs)
-    empty = pa.table({"txid": pa.array([], pa.string()), "vout": pa.array([], pa.int64()),
-                      "script_id": pa.array([], pa.string()), "value": pa.array([], pa.int64())})
-    con.register("prior", utxos if utxos is not None else empty)
-    con.execute("""
-        CREATE TEMP TABLE spent AS
+class SqlEngine(Protocol):
+    """What the ETL needs from a SQL engine: tables in, SQL stages, Arrow tables out."""
+
+    def register(self, name: str, table: pa.Table) -> None: ...
+
+    def materialize(self, name: str, query: str) -> None: ...
+
+    def query(self, query: str) -> pa.Table: ...
+
+
+class DuckDBEngine:
+    def __init__(self, memory_limit: str = "2GB", temp_directory: str | None = None) -> None:
+        self.con = duckdb.connect()
+        self.con.execute(f"SET memory_limit='{memory_limit}'")
+        if temp_directory:
+            self.con.execute(f"SET temp_directory='{temp_directory}'")
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self.con.register(name, table)
+
+    def materialize(self, name: str, query: str) -> None:
+        self.con.execute(f"CREATE TEMP TABLE {name} AS {query}")
+
+    def query(self, query: str) -> pa.Table:
+        return self.con.sql(query).to_arrow_table()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+STAGES = {
+    "spent": """
         SELECT i.txid, i.height, i.n, i.prev_txid, i.prev_vout,
                COALESCE(o.script_id, p.script_id) AS script_id,
                COALESCE(o.value, p.value) AS value
         FROM inputs i
         LEFT JOIN outputs o ON o.txid = i.prev_txid AND o.vout = i.prev_vout
-        LEFT JOIN prior p ON p.txid = i.prev_txid AND p.vout = i.prev_vout""")
-    missing = con.execute("SELECT txid, n, prev_txid, prev_vout FROM spent "
-                          "WHERE value IS NULL LIMIT 1").fetchone()
+        LEFT JOIN prior p ON p.txid = i.prev_txid AND p.vout = i.prev_vout""",
+    "tx_in": "SELECT txid, height, script_id, sum(value) AS value FROM spent GROUP BY ALL",
+    "tx_out": """
+        SELECT txid, height, script_id, sum(value) AS value, bool_or(coinbase) AS coinbase
+        FROM outputs GROUP BY txid, height, script_id""",
+    "tx_totals": """
+        SELECT t.txid, t.height, coalesce(i.total_in, 0) AS total_in,
+               coalesce(o.total_out, 0) AS total_out, coalesce(i.n_scripts, 0) AS n_scripts_in,
+               coalesce(o.n_scripts, 0) AS n_scripts_out
+        FROM txs t
+        LEFT JOIN (SELECT txid, sum(value) AS total_in, count(*) AS n_scripts
+                   FROM tx_in GROUP BY txid) i ON i.txid = t.txid
+        LEFT JOIN (SELECT txid, sum(value) AS total_out, count(*) AS n_scripts
+                   FROM tx_out GROUP BY txid) o ON o.txid = t.txid
+        WHERE NOT t.coinbase""",
+    "fees": """
+        SELECT txid, height, total_in, total_out, total_in - total_out AS fee,
+               n_scripts_in > {max_inputs} AND n_scripts_out > {max_outputs} AS excluded
+        FROM tx_totals""",
+    "miners": """
+        SELECT height, script_id, value, sum(value) OVER (PARTITION BY height) AS coinbase_total
+        FROM tx_out WHERE coinbase""",
+    "block_fees": "SELECT height, sum(fee) AS fees FROM fees GROUP BY height",
+}
+EDGES = {
+    "Mints": """
+        SELECT 'coinbase' AS src, m.script_id AS dst, m.height,
+               CAST(round(CAST(m.coinbase_total - coalesce(f.fees, 0) AS DOUBLE) * m.value
+                          / m.coinbase_total) AS BIGINT) AS value
+        FROM miners m LEFT JOIN block_fees f ON f.height = m.height WHERE m.coinbase_total > 0""",
+    "Transfers": """
+        SELECT i.script_id AS src, o.script_id AS dst, i.height,
+               CAST(sum(round(CAST(o.value AS DOUBLE)
+                              * (i.value - CAST(f.fee AS DOUBLE) * i.value / f.total_in)
+                              / f.total_out)) AS BIGINT) AS value
+        FROM tx_in i JOIN fees f ON f.txid = i.txid JOIN tx_out o ON o.txid = i.txid
+        WHERE NOT f.excluded AND f.total_out > 0 AND f.total_in > 0
+        GROUP BY i.script_id, o.script_id, i.height""",
+    "Fee": """
+        SELECT i.script_id AS src, m.script_id AS dst, i.height,
+               CAST(sum(round(CAST(f.fee AS DOUBLE) * i.value / f.total_in * m.value
+                              / m.coinbase_total)) AS BIGINT) AS value
+        FROM tx_in i JOIN fees f ON f.txid = i.txid JOIN miners m ON m.height = i.height
+        WHERE NOT f.excluded AND f.fee > 0 AND m.coinbase_total > 0
+        GROUP BY i.script_id, m.script_id, i.height""",
+    "Redeems": """
+        SELECT script_id AS src, height AS dst, height, CAST(sum(value) AS BIGINT) AS value
+        FROM tx_in GROUP BY script_id, height""",
+    "Credits": """
+        SELECT height AS src, script_id AS dst, height, CAST(sum(value) AS BIGINT) AS value
+        FROM tx_out WHERE NOT coinbase GROUP BY height, script_id""",
+    "Confirms": "SELECT height AS src, txid AS dst, height FROM txs",
+}
+NODES = {
+    "Script": """
+        SELECT script_id AS id, min(height) AS first_height FROM (
+            SELECT script_id, height FROM outputs UNION ALL SELECT script_id, height FROM spent) u
+        GROUP BY script_id""",
+    "Tx": "SELECT txid AS id, height, position FROM txs",
+    "Block": "SELECT height AS id, hash, time FROM blocks",
+}
+SORT_KEYS = {"Script": ["id"], "Tx": ["height", "position"], "Block": ["id"]}
+
+
+def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
+    """Rows in a fixed order whatever the engine (engines return joins in any order)."""
+    return table.sort_by([(k, "ascending") for k in keys])
+
+
+def build_graph(tables: BlockTables, utxos: pa.Table | None = None, max_inputs: int = 20,
+                max_outputs: int = 20, memory_limit: str = "2GB",
+                temp_directory: str | None = None,
+                engine: SqlEngine | None = None) -> BitcoinGraph:
+    """Resolve inputs and build every node and edge table of the loaded blocks.
+
+    ``engine`` runs the SQL stages (default: an in-process DuckDB with ``memory_limit`` and
+    ``temp_directory`` for spilling); :class:`.spark_engine.SparkEngine` runs the same stages.
+    """
+    own = engine is None
+    engine = engine or DuckDBEngine(memory_limit, temp_directory)
+    engine.register("blocks", tables.blocks)
+    engine.register("txs", tables.transactions)
+    engine.register("inputs", tables.inputs)
+    engine.register("outputs", tables.outputs)
+    empty = pa.table({"txid": pa.array([], pa.string()), "vout": pa.array([], pa.int64()),
+                      "script_id": pa.array([], pa.string()), "value": pa.array([], pa.int64())})
+    engine.register("prior", utxos.select(["txid", "vout", "script_id", "value"])
+                    if utxos is not None else empty)
+    engine.materialize("spent", STAGES["spent"])
+    missing = engine.query("SELECT txid, n, prev_txid, prev_vout FROM spent "
+                           "WHERE value IS NULL LIMIT 1").to_pylist()
     if missing:
-        count = con.execute("SELECT count(*) FROM spent WHERE value IS NULL").fetchone()[0]
-        raise DataError(f"{count} inputs do not resolve, e.g. input {missing[1]} of tx "
-                        f"{missing[0]} spends {missing[2]}:{missing[3]}, which is neither an "
-                        f"output of the loaded blocks nor in the UTXO table")
-    con.execute(f"""
-        CREATE TEMP TABLE tx_in AS
-            SELECT txid, height, script_id, sum(value) AS value FROM spent GROUP BY ALL;
-        CREATE TEMP TABLE tx_out AS
-            SELECT o.txid, o.height, o.script_id, sum(o.value) AS value, bool_or(o.coinbase) AS coinbase
-            FROM outputs o GROUP BY o.txid, o.height, o.script_id;
-        CREATE TEMP TABLE tx_totals AS
-            SELECT t.txid, t.height,
-                   (SELECT coalesce(sum(value), 0) FROM tx_in i WHERE i.txid = t.txid) AS total_in,
-                   (SELECT coalesce(sum(value), 0) FROM tx_out o WHERE o.txid = t.txid) AS total_out,
-                   (SELECT count(*) FROM tx_in i WHERE i.txid = t.txid) AS n_scripts_in,
-                   (SELECT count(*) FROM tx_out o WHERE o.txid = t.txid) AS n_scripts_out
-            FROM txs t WHERE NOT t.coinbase;
-        CREATE TEMP TABLE fees AS
-            SELECT txid, height, total_in, total_out, total_in - total_out AS fee,
-                   n_scripts_in > {max_inputs} AND n_scripts_out > {max_outputs} AS excluded
-            FROM tx_totals;
-        CREATE TEMP TABLE miners AS
-            SELECT o.height, o.script_id, o.value,
-                   sum(o.value) OVER (PARTITION BY o.height) AS coinbase_total
-            FROM tx_out o WHERE o.coinbase;
-        CREATE TEMP TABLE block_fees AS
-            SELECT height, sum(fee) AS fees FROM fees GROUP BY height;
-    """)
-    negative = con.execute("SELECT txid FROM fees WHERE fee < 0 LIMIT 1").fetchone()
+        count = engine.query("SELECT count(*) AS n FROM spent WHERE value IS NULL")["n"][0].as_py()
+        first = missing[0]
+        raise DataError(f"{count} inputs do not resolve, e.g. input {first['n']} of tx "
+                        f"{first['txid']} spends {first['prev_txid']}:{first['prev_vout']}, which "
+                        f"is neither an output of the loaded blocks nor in the UTXO table")
+    for name, query in STAGES.items():
+        if name != "spent":
+            engine.materialize(name, query.format(max_inputs=int(max_inputs),
+                                                  max_outputs=int(max_outputs)))
+    negative = engine.query("SELECT txid FROM fees WHERE fee < 0 LIMIT 1").to_pylist()
     if negative:
-        raise DataError(f"tx {negative[0]} spends less than it pays out (negative fee)")
-    edges = {
-        "Mints": """
-            SELECT 'coinbase' AS src, m.script_id AS dst, m.height,
-                   round((m.coinbase_total - coalesce(f.fees, 0)) * m.value / m.coinbase_total)::BIGINT AS value
-            FROM miners m LEFT JOIN block_fees f USING (height) WHERE m.coinbase_total > 0""",
-        "Transfers": """
-            SELECT i.script_id AS src, o.script_id AS dst, i.height,
-                   sum(round(o.value * (i.value - f.fee * i.value / f.total_in)
-                             / nullif(f.total_out, 0)))::BIGINT AS value
-            FROM tx_in i JOIN fees f USING (txid) JOIN tx_out o USING (txid)
-            WHERE NOT f.excluded AND f.total_out > 0 AND f.total_in > 0
-            GROUP BY ALL""",
-        "Fee": """
-            SELECT i.script_id AS src, m.script_id AS dst, i.height,
-                   sum(round(f.fee * i.value / f.total_in * m.value / m.coinbase_total))::BIGINT AS value
-            FROM tx_in i JOIN fees f USING (txid) JOIN miners m ON m.height = i.height
-            WHERE NOT f.excluded AND f.fee > 0 AND m.coinbase_total > 0
-            GROUP BY ALL""",
-        "Redeems": """
-            SELECT script_id AS src, height AS dst, height, sum(value)::BIGINT AS value
-            FROM tx_in GROUP BY ALL""",
-        "Credits": """
-            SELECT height AS src, script_id AS dst, height, sum(value)::BIGINT AS value
-            FROM tx_out WHERE NOT coinbase GROUP BY ALL""",
-        "Confirms": "SELECT height AS src, txid AS dst, height FROM txs",
-    }
-    edge_tables = {name: con.sql(query + " ORDER BY ALL").to_arrow_table()
-                   for name, query in edges.items()}
-    nodes = {
-        "Coinbase": pa.table({"id": ["coinbase"]}),
-        "Script": con.sql("""
-            SELECT script_id AS id, min(height) AS first_height FROM (
-                SELECT script_id, height FROM outputs UNION ALL SELECT script_id, height FROM spent)
-            GROUP BY script_id ORDER BY id""").to_arrow_table(),
-        "Tx": con.sql("SELECT txid AS id, height FROM txs ORDER BY height, position")
-        .to_arrow_table(),
-        "Block": con.sql("SELECT height AS id, hash, time FROM blocks ORDER BY height")
-        .to_arrow_table(),
-    }
-    con.close()
-    return BitcoinGraph(nodes=nodes, edges=edge_tables)
+        raise DataError(f"tx {negative[0]['txid']} spends less than it pays out (negative fee)")
+    edges = {name: _sorted(_typed(engine.query(query)), ["src", "dst", "height"])
+             for name, query in EDGES.items()}
+    nodes = {"Coinbase": pa.table({"id": ["coinbase"]}),
+             **{name: _sorted(_typed(engine.query(query)), SORT_KEYS[name])
+                for name, query in NODES.items()}}
+    nodes["Tx"] = nodes["Tx"].drop_columns(["position"])
+    if own:
+        engine.close()
+    return BitcoinGraph(nodes=nodes, edges=edges)
+
+
+def _typed(table: pa.Table) -> pa.Table:
+    """One Arrow type per column whatever the engine: integers as int64, text as string."""
+    fields = []
+    for field in table.schema:
+        if pa.types.is_integer(field.type) or pa.types.is_decimal(field.type):
+            fields.append(pa.field(field.name, pa.int64()))
+        elif pa.types.is_large_string(field.type) or pa.types.is_string(field.type):
+            fields.append(pa.field(field.name, pa.string()))
+        else:
+            fields.append(field)
+    return table.cast(pa.schema(fields))
