@@ -24,14 +24,19 @@ def hash160(data: bytes) -> bytes:
     return hashlib.new("ripemd160", hashlib.sha256(data).digest()).digest()
 
 
+_PAIRS = [_B58[i // 58] + _B58[i % 58] for i in range(58 * 58)]
+
+
 def base58check(payload: bytes) -> str:
+    """Base58Check. The Python loop is the cost, so each step emits two digits from a table."""
     data = payload + _dsha256(payload)[:4]
     number = int.from_bytes(data, "big")
-    chars = []
+    pairs = []
     while number:
-        number, rem = divmod(number, 58)
-        chars.append(_B58[rem])
-    return "1" * (len(data) - len(data.lstrip(b"\0"))) + "".join(reversed(chars))
+        number, rem = divmod(number, 3364)
+        pairs.append(_PAIRS[rem])
+    text = "".join(reversed(pairs)).lstrip("1")
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + text
 
 
 def _polymod(values: list[int]) -> int:
