@@ -52,7 +52,10 @@ class GraphStore:
         path = self.root / "utxo.parquet"
         return pq.read_table(path) if path.is_file() else None
 
-    def append(self, tables: BlockTables, **graph_options) -> dict[str, int]:
+    def append(self, tables: BlockTables, prevouts: pa.Table | None = None,
+               **graph_options) -> dict[str, int]:
+        """Add the blocks that extend the stored tip. ``prevouts``: outputs the blocks spend
+        that the store has not seen (Core JSON verbosity 3 carries them), used to resolve."""
         state = self.state()
         blocks = tables.blocks.to_pylist()
         known = state["hashes"]
@@ -74,7 +77,7 @@ class GraphStore:
             expected = block["hash"]
         heights = {b["height"] for b in new}
         tables = _only_heights(tables, heights)
-        graph = build_graph(tables, self.utxos(), **graph_options)
+        graph = build_graph(tables, self._prior(prevouts), **graph_options)
         first, last = min(heights), max(heights)
         part = self.root / "parts" / f"{first:09d}-{last:09d}"
         part.mkdir(parents=True, exist_ok=True)
@@ -86,6 +89,21 @@ class GraphStore:
         state["tip_height"], state["tip_hash"] = last, expected
         write_atomic(self.state_path, json.dumps(state))
         return {"blocks_added": len(new), **graph.counts()}
+
+    def _prior(self, prevouts: pa.Table | None) -> pa.Table | None:
+        """The stored UTXO set, plus ``prevouts`` it lacks (one row per outpoint)."""
+        stored = self.utxos()
+        if prevouts is None:
+            return stored
+        if stored is None:
+            stored = prevouts.slice(0, 0)
+        con = duckdb.connect()
+        con.register("stored", stored.select(list(UTXO_COLUMNS)))
+        con.register("prevouts", prevouts.select(list(UTXO_COLUMNS)))
+        return con.sql("""
+            SELECT * FROM stored UNION ALL
+            SELECT p.* FROM prevouts p ANTI JOIN stored s ON s.txid = p.txid AND s.vout = p.vout
+            QUALIFY row_number() OVER (PARTITION BY txid, vout) = 1""").to_arrow_table()
 
     def _next_utxos(self, tables: BlockTables) -> pa.Table:
         con = duckdb.connect()

@@ -1,0 +1,116 @@
+"""Core JSON blocks (verbosity 3) from files and over JSON-RPC, checked like raw blocks."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pyarrow.compute as pc
+import pytest
+
+from framework.errors import DataError
+from plugins.bitcoin_graph.consensus import block_subsidy
+from plugins.bitcoin_graph.core_json import CoreRpcClient, block_from_json, tables_from_json
+from plugins.bitcoin_graph.graph import build_graph
+from plugins.datasets.chain_sim import simulate
+from plugins.datasets.chain_sim.simulator import SimulationConfig
+
+
+@pytest.fixture(scope="module")
+def sim_blocks():
+    blocks, _ = simulate(SimulationConfig(days=1, individual_wallet=60))
+    return json.loads(json.dumps(blocks))  # exactly what getblock would send
+
+
+def test_json_blocks_resolve_through_prevouts_and_mint_the_subsidy(sim_blocks):
+    tables, prevouts = tables_from_json(sim_blocks[1:], "sim")
+    graph = build_graph(tables, prevouts)
+    mints = graph.edges["Mints"].group_by("height").aggregate([("value", "sum")])
+    for height, minted in zip(mints["height"].to_pylist(), mints["value_sum"].to_pylist()):
+        assert minted == block_subsidy(height)
+    assert graph.nodes["Block"].num_rows == len(sim_blocks) - 1
+    assert pc.sum(graph.edges["Transfers"]["value"]).as_py() > 0
+
+
+def test_tampered_json_is_rejected_naming_the_block(sim_blocks):
+    block = copy.deepcopy(next(b for b in sim_blocks if len(b["tx"]) > 1))
+    block["tx"][1]["hex"] = block["tx"][1]["hex"][:-2] + "01"  # a different locktime
+    with pytest.raises(DataError, match="merkle root"):
+        block_from_json(block, "tampered.json")
+    wrong = copy.deepcopy(sim_blocks[3])
+    wrong["hash"] = "00" * 32
+    with pytest.raises(DataError, match="hashes to"):
+        block_from_json(wrong, "wrong.json")
+    missing = copy.deepcopy(sim_blocks[3])
+    del missing["tx"][0]["hex"]
+    with pytest.raises(DataError, match="'hex'"):
+        block_from_json(missing, "verbosity1.json")
+
+
+class _FakeNode(BaseHTTPRequestHandler):
+    blocks: list = []
+    auth = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        if self.headers.get("Authorization") != self.auth:
+            self.send_response(401)
+            self.end_headers()
+            return
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        by_height = {b["height"]: b for b in self.blocks}
+        by_hash = {b["hash"]: b for b in self.blocks}
+        if request["method"] == "getblockhash":
+            result = by_height[request["params"][0]]["hash"]
+        else:
+            assert request["params"][1] == 3
+            result = by_hash[request["params"][0]]
+        body = json.dumps({"result": result, "error": None, "id": request["id"]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_node(sim_blocks):
+    _FakeNode.blocks = sim_blocks
+    server = HTTPServer(("127.0.0.1", 0), _FakeNode)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_rpc_fetches_the_same_blocks_and_never_shows_the_password(fake_node, sim_blocks,
+                                                                   monkeypatch):
+    monkeypatch.setenv("BITCOIN_RPC_PASSWORD", "s3cret")
+    client = CoreRpcClient(fake_node, user="alice")
+    assert "s3cret" not in repr(client) and "s3cret" not in str(vars(client).get("url"))
+    first = sim_blocks[1]["height"]
+    fetched = list(client.blocks(first, first + 4))
+    assert [b["hash"] for b in fetched] == [b["hash"] for b in sim_blocks[1:6]]
+    from_rpc, _ = tables_from_json(fetched, "rpc")
+    from_file, _ = tables_from_json(sim_blocks[1:6], "file")
+    assert from_rpc.transactions.equals(from_file.transactions)
+    monkeypatch.setenv("BITCOIN_RPC_PASSWORD", "wrong")
+    with pytest.raises(DataError, match="HTTP 401") as error:
+        list(CoreRpcClient(fake_node, user="alice").blocks(first, first))
+    assert "wrong" not in str(error.value)
+
+
+def test_graph_build_reads_core_json_lines(tmp_path, sim_blocks):
+    from helpers import run_cli
+
+    path = tmp_path / "blocks.jsonl"
+    path.write_text("\n".join(json.dumps(b) for b in sim_blocks[1:]))
+    done = run_cli(["graph", "build", str(tmp_path / "store"), str(path)], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"tip {sim_blocks[-1]['height']}" in done.stdout
+    again = run_cli(["graph", "build", str(tmp_path / "store"), str(path)], tmp_path)
+    assert "'blocks_added': 0" in again.stdout
