@@ -2,7 +2,8 @@
 
 NTSSL's premise: "in a relatively short period of time, multiple transactions involving the
 same address or addresses in the same cluster may originate from the same node". We link two
-transactions when they involve the same address (inputs, plus outputs when ``use_outputs``) and
+transactions when they involve the same address (inputs, plus outputs when ``use_outputs``, the
+paper's wording; the authors' code clusters by common inputs only, the model's default) and
 were first seen at most ``window`` seconds apart (no limit when ``window`` is None; the authors'
 code has none, the paper describes one). Because a transaction is linked to every address it
 spends, all inputs of a transaction fall into one cluster: the common-input-ownership heuristic.

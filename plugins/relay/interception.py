@@ -25,10 +25,12 @@ from plugins.relay.observers import active_view, passive_view
 
 
 class InterceptionScenario:
-    def __init__(self, mode: str = "passive", share: float = 0.25, probes: int | None = None,
+    def __init__(self, mode: str = "passive", share: float | None = 0.25, probes: int | None = None,
                  test_size: float = 0.5) -> None:
         if mode not in ("passive", "active"):
             raise ConfigError(f"scenario 'interception': mode must be passive or active, got {mode!r}")
+        if mode == "passive" and share is None:
+            raise ConfigError("scenario 'interception': mode=passive needs a share of links in (0, 1]")
         if not 0 < test_size < 1:
             raise ConfigError(f"scenario 'interception': test_size must lie in (0, 1), got {test_size}")
         self.mode, self.share, self.probes, self.test_size = mode, share, probes, test_size

@@ -85,7 +85,7 @@ class NTSSL:
                  ocsvm_nu: float = 0.005, ocsvm_gamma: float = 0.1, xgb_rounds: int = 100,
                  threshold: float = 0.18, jitter: float = 1e-4, stage1_votes: int = 3,
                  cross_layer: bool = False,
-                 cluster_window: float | None = None, cluster_outputs: bool = True,
+                 cluster_window: float | None = None, cluster_outputs: bool = False,
                  seed: int = 0, data: AccountData | None = None) -> None:
         if cross_layer and (data is None or "transactions" not in data.extras):
             raise DataError("model 'ntssl' with cross_layer=true needs the dataset's "
