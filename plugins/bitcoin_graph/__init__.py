@@ -7,8 +7,10 @@ tables, and the EBA v1 graph (nodes and edges) built by SQL stages with input re
 (:mod:`.graph`) on DuckDB or Spark (:mod:`.spark_engine`). ``chainsleuth graph verify FILE...``
 parses blocks and checks their merkle roots; ``graph build`` appends blocks to an incremental
 store (:mod:`.store`), ``graph stats`` prints counts and degree distributions, ``graph
-export-tsv`` writes neo4j-admin import files (:mod:`.export`). Not yet: ladybug and HeteroData
-exports, Forest Fire sampling, the dataset plugin; the ETL is below the 3x benchmark target.
+export-tsv`` writes neo4j-admin import files (:mod:`.export`), ``graph export-db`` bulk-loads
+ladybug (:mod:`.graph_database`), ``graph sample`` writes a Forest Fire sample as TSV
+(:mod:`.sampling`, which also exports PyG ``HeteroData``). Not yet: the dataset plugin, sampling
+from the database; the ETL is below the 3x benchmark target.
 """
 
 from __future__ import annotations
@@ -54,6 +56,16 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     tsv = actions.add_parser("export-tsv", help="TSV files for neo4j-admin database import")
     tsv.add_argument("store", type=Path)
     tsv.add_argument("out", type=Path)
+    db = actions.add_parser("export-db", help="bulk-load the graph into a ladybug database")
+    db.add_argument("store", type=Path)
+    db.add_argument("database", type=Path, help="new database path")
+    sample = actions.add_parser("sample", help="Forest Fire sample of the graph, as TSV")
+    sample.add_argument("store", type=Path)
+    sample.add_argument("out", type=Path)
+    sample.add_argument("--size", type=int, required=True, help="nodes to burn")
+    sample.add_argument("--forward", type=float, default=0.7, help="forward burning probability")
+    sample.add_argument("--backward-ratio", type=float, default=0.3)
+    sample.add_argument("--seed", type=int, default=0)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -91,6 +103,18 @@ def _run(args: argparse.Namespace) -> int:
             args.plot.write_bytes(degree_plot(distributions))
             print(f"wrote {args.plot}")
         return 0
+    if args.graph_action == "export-db":
+        from plugins.bitcoin_graph.graph_database import LadybugGraphDatabase
+
+        counts = LadybugGraphDatabase.create(graph, args.database).counts()
+        print(f"{args.database}: {counts}")
+        return 0
+    if args.graph_action == "sample":
+        from plugins.bitcoin_graph.sampling import GraphIndex, forest_fire, subgraph
+
+        index = GraphIndex(graph)
+        nodes = forest_fire(index, args.size, args.forward, args.backward_ratio, args.seed)
+        graph = subgraph(index, nodes)
     print(export_tsv(graph, args.out))
     return 0
 

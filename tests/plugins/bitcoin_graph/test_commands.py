@@ -22,6 +22,15 @@ def test_build_stats_and_tsv_export(tmp_path):
     rows = (tmp_path / "tsv" / "Transfers.tsv").read_text().splitlines()
     assert rows and all(len(row.split("\t")) == 5 for row in rows)
     assert len((tmp_path / "tsv" / "Block.tsv").read_text().splitlines()) == 255
+    sample = run_cli(["graph", "sample", str(store), str(tmp_path / "sample"), "--size", "100",
+                      "--seed", "3"], tmp_path)
+    assert sample.returncode == 0, sample.stderr
+    sampled = sum(len((tmp_path / "sample" / f"{kind}.tsv").read_text().splitlines())
+                  for kind in ("Coinbase", "Script", "Tx", "Block"))
+    assert sampled == 100
+    db = run_cli(["graph", "export-db", str(store), str(tmp_path / "graph.lbug")], tmp_path)
+    assert db.returncode == 0, db.stderr
+    assert "'Block': 255" in db.stdout
 
 
 def test_verify_reports_the_rejected_fixture(tmp_path):
