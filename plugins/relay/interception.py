@@ -14,6 +14,9 @@ the training rows act as their unlabelled data; supervised models use the labels
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 
@@ -34,6 +37,17 @@ class InterceptionScenario:
         if not 0 < test_size < 1:
             raise ConfigError(f"scenario 'interception': test_size must lie in (0, 1), got {test_size}")
         self.mode, self.share, self.probes, self.test_size = mode, share, probes, test_size
+
+    @staticmethod
+    def example_data() -> AccountData:
+        """A tiny simulated relay world, for contract checks of this scenario."""
+        from framework.interfaces import DataContext
+        from plugins.relay.dataset import RelaySimDataset
+
+        world = RelaySimDataset(nodes=30, transactions=150, target_share=0.1, probes=2, days=2,
+                                individual_wallet=80)
+        return world.load(DataContext(data_dir=None, cache_dir=Path(tempfile.gettempdir()),
+                                      seed=0))
 
     def split(self, data: AccountData, seed: int) -> Task:
         events = data.extras.get("relay_events")

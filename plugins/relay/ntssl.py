@@ -55,6 +55,9 @@ def _two_columns(p: np.ndarray) -> np.ndarray:
 
 
 class TrafficAnomalyBaseline:
+    binary_only = True  # node-originated or not
+    learns_from_labels = False
+
     def __init__(self, contamination: float = 0.01, trees: int = 100, seed: int = 0) -> None:
         if not 0 < contamination < 0.5:
             raise ConfigError(f"model 'traffic_anomaly': contamination must lie in (0, 0.5), "
@@ -79,6 +82,9 @@ class TrafficAnomalyBaseline:
 
 
 class NTSSL:
+    binary_only = True
+    learns_from_labels = False
+
     def __init__(self, if_trees: int = 100, if_contamination: float = 0.01,
                  ae_hidden: tuple[int, ...] = (16, 8), ae_epochs: int = 50,
                  ae_batch_size: int = 32, ae_contamination: float = 0.005,
