@@ -74,7 +74,6 @@ def _run(args: argparse.Namespace) -> int:
         return _verify(args)
     from plugins.bitcoin_graph.export import degree_distributions, degree_plot, export_tsv
     from plugins.bitcoin_graph.store import GraphStore
-    from plugins.bitcoin_graph.tables import to_tables
 
     store = GraphStore(args.store)
     if args.graph_action == "build":

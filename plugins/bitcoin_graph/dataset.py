@@ -30,10 +30,9 @@ from framework.account_schema import ATTRIBUTE_NAMES, compute_attributes
 from framework.data import AccountData, Provenance
 from framework.errors import DataError
 from framework.interfaces import DataContext
-from plugins.bitcoin_graph.addresses import script_address
 from plugins.bitcoin_graph.core_json import read_json_blocks, tables_from_json
 from plugins.bitcoin_graph.graph import BitcoinGraph, build_graph
-from plugins.bitcoin_graph.readers import read_blocks, read_btcd_utxos
+from plugins.bitcoin_graph.readers import read_blocks, read_btcd_utxos, utxo_table
 from plugins.bitcoin_graph.sampling import GraphIndex, rooted_sample
 from plugins.bitcoin_graph.tables import to_tables
 
@@ -121,9 +120,7 @@ class BitcoinGraphDataset:
             prior = None
         if self.utxos:
             entries = read_btcd_utxos(self._locate(context, self.utxos))
-            prior = pa.table({"txid": [k[0] for k in entries], "vout": [k[1] for k in entries],
-                              "script_id": [script_address(v[1])[0] for v in entries.values()],
-                              "value": [v[0] for v in entries.values()]})
+            prior = utxo_table(entries)
         labels = read_labels(Path(self.labels).expanduser())
         return build_graph(tables, prior), labels, self.benign, "real"
 

@@ -9,7 +9,10 @@ import bz2
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
+
 from framework.errors import DataError
+from plugins.bitcoin_graph.addresses import script_address
 from plugins.bitcoin_graph.consensus import Block, parse_block
 
 MAINNET_MAGIC = bytes.fromhex("f9beb4d9")
@@ -137,3 +140,12 @@ def read_btcd_utxos(path: Path) -> dict[tuple[str, int], tuple[int, bytes, int, 
         utxos[(txid, vout)] = (decompress_amount(amount), script, header >> 1, bool(header & 1))
         pos += 40 + length
     return utxos
+
+
+def utxo_table(entries: dict[tuple[str, int], tuple[int, bytes, int, bool]]) -> pa.Table:
+    """The UTXO table :func:`.graph.build_graph` resolves against, from read UTXO entries."""
+    return pa.table({"txid": [k[0] for k in entries], "vout": [k[1] for k in entries],
+                     "script_id": [script_address(v[1])[0] for v in entries.values()],
+                     "value": [v[0] for v in entries.values()]},
+                    schema=pa.schema([("txid", pa.string()), ("vout", pa.int64()),
+                                      ("script_id", pa.string()), ("value", pa.int64())]))

@@ -1,14 +1,12 @@
 """The EBA v1 graph on real blocks: value conservation across edge types, input resolution."""
 
-import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from framework.errors import DataError
-from plugins.bitcoin_graph.addresses import script_address
 from plugins.bitcoin_graph.consensus import block_subsidy
 from plugins.bitcoin_graph.graph import build_graph
-from plugins.bitcoin_graph.readers import read_blocks, read_btcd_utxos
+from plugins.bitcoin_graph.readers import read_blocks, read_btcd_utxos, utxo_table
 from plugins.bitcoin_graph.tables import to_tables
 
 
@@ -21,9 +19,7 @@ def block_277647(data_dir):
     blocks_dir = data_dir / "bitcoin_blocks"
     tables = to_tables(read_blocks(blocks_dir / "277647.dat.bz2"))
     utxos = read_btcd_utxos(blocks_dir / "277647.utxostore.bz2")
-    prior = pa.table({"txid": [k[0] for k in utxos], "vout": [k[1] for k in utxos],
-                      "script_id": [script_address(v[1])[0] for v in utxos.values()],
-                      "value": [v[0] for v in utxos.values()]})
+    prior = utxo_table(utxos)
     return tables, prior
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
 import pytest
 
-from plugins.bitcoin_graph.addresses import script_address
 from plugins.bitcoin_graph.graph import EDGE_TYPES, NODE_TYPES, build_graph
-from plugins.bitcoin_graph.readers import read_blocks, read_btcd_utxos
+from plugins.bitcoin_graph.readers import read_blocks, read_btcd_utxos, utxo_table
 from plugins.bitcoin_graph.spark_engine import SparkEngine
 from plugins.bitcoin_graph.tables import to_tables
 
@@ -22,9 +20,7 @@ def spark_engine():
 def _workloads(data_dir):
     blocks_dir = data_dir / "bitcoin_blocks"
     utxos = read_btcd_utxos(blocks_dir / "277647.utxostore.bz2")
-    prior = pa.table({"txid": [k[0] for k in utxos], "vout": [k[1] for k in utxos],
-                      "script_id": [script_address(v[1])[0] for v in utxos.values()],
-                      "value": [v[0] for v in utxos.values()]})
+    prior = utxo_table(utxos)
     return {
         "blocks 1-255": (to_tables(read_blocks(blocks_dir / "blocks1-256.bz2"), first_height=1),
                          None),
