@@ -26,6 +26,14 @@ from framework.results import find_results, read_result, write_atomic
 
 KEYS = ["dataset", "scenario", "setting", "model", "variant"]
 METRICS = ["macro_f1", "accuracy", "macro_precision", "macro_recall", "f1", "roc_auc", "pr_auc"]
+# Per-slice accuracy (e.g. zero-shot's unseen class, where it is that class's recall) becomes a
+# column "<slice>_slice_accuracy" for the slices the records have.
+SLICE_SUFFIX = "_slice_accuracy"
+
+
+def metric_names(runs: pd.DataFrame) -> list[str]:
+    """The standard metrics plus the slice accuracies present in ``runs``."""
+    return METRICS + sorted(c for c in runs.columns if c.endswith(SLICE_SUFFIX))
 # Overrides that pick a cell's coordinates (or change nothing scientific) are not a variant.
 # Scenario parameters form the ``setting`` column and dataset parameters the ``dataset`` label.
 _COORDINATE_KEYS = frozenset({"seed", "dataset", "model", "scenario", "logger", "resume", "study",
@@ -90,6 +98,8 @@ def record_row(record: dict[str, Any], source: Path | None = None) -> dict[str, 
     }
     for metric in METRICS:
         row[metric] = metrics.get(metric)
+    for name, values in (metrics.get("slices") or {}).items():
+        row[f"{name}{SLICE_SUFFIX}"] = (values or {}).get("accuracy")
     return row
 
 
@@ -105,7 +115,7 @@ class Leaderboard:
             raise DataError("no result records found; point the leaderboard at a run or sweep "
                             "directory (e.g. outputs/multiruns/<time>)")
         runs = pd.DataFrame(rows)
-        for metric in METRICS + ["fit_s", "peak_memory_mb"]:
+        for metric in metric_names(runs) + ["fit_s", "peak_memory_mb"]:
             runs[metric] = pd.to_numeric(runs[metric], errors="coerce")
         return cls(runs=runs, table=_aggregate(runs))
 
@@ -114,7 +124,7 @@ class Leaderboard:
         return cls.from_records((read_result(p), p) for p in find_results(paths))
 
     def metric_columns(self) -> list[str]:
-        return [m for m in METRICS if self.table[f"{m}_mean"].notna().any()]
+        return [m for m in metric_names(self.runs) if self.table[f"{m}_mean"].notna().any()]
 
     def to_text(self) -> str:
         frame = self._display_frame()
@@ -218,7 +228,7 @@ def _aggregate(runs: pd.DataFrame) -> pd.DataFrame:
         row["n"] = int(len(ok))
         row["failed"] = int((group["status"] != "ok").sum())
         row["seeds"] = " ".join(str(s) for s in sorted(ok["seed"].dropna().astype(int)))
-        for metric in METRICS:
+        for metric in metric_names(runs):
             values = ok[metric].dropna().to_numpy(dtype=float)
             row[f"{metric}_mean"] = float(values.mean()) if len(values) else np.nan
             row[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else np.nan

@@ -78,3 +78,16 @@ def test_html_is_self_contained_and_escaped(tmp_path):
 def test_no_results_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="no result records"):
         Leaderboard.from_dirs([tmp_path])
+
+
+def test_slice_accuracy_is_a_column_beside_the_metrics():
+    records = []
+    for seed, share in enumerate([0.5, 0.7]):
+        record = result("lr", seed, 0.8)
+        record["metrics"]["slices"] = {"unseen": {"accuracy": share, "n": 10}}
+        records.append((record, None))
+    board = Leaderboard.from_records(records)
+    row = board.table.iloc[0]
+    assert row["unseen_slice_accuracy_mean"] == pytest.approx(0.6)
+    assert "unseen_slice_accuracy" in board.metric_columns()
+    assert "unseen_slice_accuracy" in board.to_markdown()
