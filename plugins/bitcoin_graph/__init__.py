@@ -10,8 +10,8 @@ store (:mod:`.store`), ``graph stats`` prints counts and degree distributions, `
 export-tsv`` writes neo4j-admin import files (:mod:`.export`), ``graph export-db`` bulk-loads
 ladybug (:mod:`.graph_database`), ``graph sample`` writes a Forest Fire sample as TSV
 (:mod:`.sampling`, which also exports PyG ``HeteroData``). Dataset ``bitcoin_graph``
-(:mod:`.dataset`): labelled addresses described from the graph. Not yet: sampling from the
-database; the ETL is below the 3x benchmark target.
+(:mod:`.dataset`): labelled addresses described from the graph. Forest Fire runs in memory and
+in the database. Not yet: the ETL is below the 3x benchmark target (see benchmarks/).
 """
 
 from __future__ import annotations

@@ -71,6 +71,42 @@ class LadybugGraphDatabase:
         result = self.connection.execute(cypher, parameters or {})
         return result.get_as_arrow()
 
+    def _key(self, kind: str, node_id: str) -> str | int:
+        return int(node_id) if kind == "Block" else str(node_id)
+
+    def neighbours(self, kind: str, node_id: str, direction: str) -> list[tuple[str, str]]:
+        """(label, id) of the nodes one edge away (``out`` or ``in``), each once."""
+        pattern = "-[e]->" if direction == "out" else "<-[e]-"
+        rows = self.query(f"MATCH (a:{kind} {{id: $id}}){pattern}(b) "
+                          "RETURN DISTINCT label(b) AS kind, CAST(b.id AS STRING) AS id",
+                          {"id": self._key(kind, node_id)})
+        return [(r["kind"], r["id"]) for r in rows.to_pylist()]
+
+    def node_at(self, kind: str, position: int) -> str:
+        """The id of the ``position``-th node of a table (storage order)."""
+        rows = self.query(f"MATCH (n:{kind}) RETURN CAST(n.id AS STRING) AS id "
+                          f"SKIP {int(position)} LIMIT 1")
+        return rows["id"][0].as_py()
+
+    def subgraph(self, nodes: set[tuple[str, str]]) -> BitcoinGraph:
+        """The given nodes and the edges between them, as node and edge tables."""
+        by_kind: dict[str, list] = {kind: [] for kind in NODE_TABLES}
+        for kind, node_id in nodes:
+            by_kind[kind].append(self._key(kind, node_id))
+        node_tables = {kind: self.query(f"MATCH (n:{kind}) WHERE n.id IN $ids RETURN n.* "
+                                        f"ORDER BY n.id", {"ids": ids})
+                       for kind, ids in by_kind.items()}
+        node_tables = {kind: table.rename_columns([c.split(".", 1)[-1] for c in table.column_names])
+                       for kind, table in node_tables.items()}
+        edges = {}
+        for kind, (src, dst, valued) in EDGE_HEADERS.items():
+            value = ", e.value AS value" if valued else ""
+            edges[kind] = self.query(
+                f"MATCH (a:{src})-[e:{kind}]->(b:{dst}) WHERE a.id IN $src AND b.id IN $dst "
+                f"RETURN a.id AS src, b.id AS dst, e.height AS height{value} "
+                f"ORDER BY src, dst, height", {"src": by_kind[src], "dst": by_kind[dst]})
+        return BitcoinGraph(nodes=node_tables, edges=edges)
+
     def counts(self) -> dict[str, int]:
         counts = {kind: self.query(f"MATCH (n:{kind}) RETURN count(*) AS n")["n"][0].as_py()
                   for kind in NODE_TABLES}

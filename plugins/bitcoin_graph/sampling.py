@@ -9,6 +9,10 @@ the induced edges are gathered from the sampled nodes' out-ranges.
   random seed node, burn x out-neighbours and y in-neighbours not yet burned, x and y geometric
   with means p/(1-p) and rp/(1-rp) (``forward`` p, ``backward_ratio`` r), and recurse; when the
   fire dies, restart from a new random node, until ``size`` nodes are burned.
+* :func:`forest_fire_in_database`: the same fire over a ladybug database
+  (:mod:`.graph_database`), one Cypher neighbour query per burned node, so nothing is indexed up
+  front and the cost is per burned node; :meth:`.graph_database.LadybugGraphDatabase.subgraph`
+  returns the sample's tables.
 * :func:`rooted_sample`: from given roots, expand ``max_hops`` hops over in- and out-edges,
   keeping at hop h a seeded share ``shrink ** (h - 1)`` of the new frontier (at least one node),
   for the k-hop community of labelled addresses.
@@ -134,6 +138,44 @@ def forest_fire(index: GraphIndex, size: int, forward: float = 0.7,
                 if count >= size:
                     break
     return np.flatnonzero(burned)
+
+
+def forest_fire_in_database(database, size: int, forward: float = 0.7,
+                            backward_ratio: float = 0.3, seed: int = 0) -> set[tuple[str, str]]:
+    """(label, id) of ``size`` nodes burned by Forest Fire in a graph database."""
+    if not 0 < forward < 1 or not 0 <= backward_ratio * forward < 1:
+        raise ConfigError(f"forest fire: need 0 < forward < 1 and 0 <= forward x backward_ratio "
+                          f"< 1 (got {forward}, {backward_ratio})")
+    rng = np.random.default_rng(seed)
+    counts = {kind: n for kind, n in database.counts().items()
+              if kind in ("Coinbase", "Script", "Tx", "Block") and n}
+    kinds, weights = list(counts), np.array(list(counts.values()), dtype=float)
+    size = min(int(size), int(weights.sum()))
+    burned: set[tuple[str, str]] = set()
+    while len(burned) < size:
+        kind = kinds[int(rng.choice(len(kinds), p=weights / weights.sum()))]
+        start = (kind, database.node_at(kind, int(rng.integers(counts[kind]))))
+        if start in burned:
+            continue
+        burned.add(start)
+        queue = deque([start])
+        while queue and len(burned) < size:
+            node = queue.popleft()
+            for direction, q in (("out", 1 - forward), ("in", 1 - forward * backward_ratio)):
+                wanted = int(rng.geometric(q)) - 1
+                if wanted == 0:
+                    continue
+                candidates = sorted(set(database.neighbours(*node, direction)) - burned)
+                if not candidates:
+                    continue
+                picks = rng.choice(len(candidates), size=min(wanted, len(candidates),
+                                                             size - len(burned)), replace=False)
+                chosen = [candidates[i] for i in picks]
+                burned.update(chosen)
+                queue.extend(chosen)
+                if len(burned) >= size:
+                    break
+    return burned
 
 
 def rooted_sample(index: GraphIndex, roots: list[int], max_hops: int = 2, shrink: float = 0.5,

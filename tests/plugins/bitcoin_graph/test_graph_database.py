@@ -33,3 +33,25 @@ def test_copy_from_loads_every_node_and_edge(graph, tmp_path):
     assert data["Tx"].height.tolist() == [1, 2, 3]
     with pytest.raises(DataError, match="already exists"):
         LadybugGraphDatabase.create(graph, tmp_path / "graph.lbug")
+
+
+def test_forest_fire_in_the_database_returns_an_induced_sample(graph, tmp_path):
+    from plugins.bitcoin_graph.sampling import forest_fire_in_database
+
+    database = LadybugGraphDatabase.create(graph, tmp_path / "g.lbug")
+    nodes = forest_fire_in_database(database, 60, seed=4)
+    assert len(nodes) == 60
+    assert nodes == forest_fire_in_database(database, 60, seed=4)
+    sample = database.subgraph(nodes)
+    assert sum(t.num_rows for t in sample.nodes.values()) == 60
+    keys = {(kind, str(i)) for kind, table in sample.nodes.items() for i in table["id"].to_pylist()}
+    assert keys == nodes
+    # Induced: exactly the full graph's edges whose two ends were burned.
+    from plugins.bitcoin_graph.export import EDGE_HEADERS
+    for kind, (src, dst, _) in EDGE_HEADERS.items():
+        expected = sorted((str(e["src"]), str(e["dst"]), e["height"])
+                          for e in graph.edges[kind].to_pylist()
+                          if (src, str(e["src"])) in nodes and (dst, str(e["dst"])) in nodes)
+        got = sorted((str(e["src"]), str(e["dst"]), e["height"])
+                     for e in sample.edges[kind].to_pylist())
+        assert got == expected, kind
