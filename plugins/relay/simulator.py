@@ -146,7 +146,10 @@ class RelaySimulator:
         total = c.nodes + c.probes
         probes = range(c.nodes, total)
         known: list[set[int]] = [set() for _ in range(total)]
-        have: list[dict[int, set[int]]] = [{} for _ in range(total)]  # tx -> peers known to have it
+        # tx -> bitmask over the node's peer slots of the peers known to have it (an int per
+        # node and transaction: a fraction of a set's memory)
+        have: list[dict[int, int]] = [{} for _ in range(total)]
+        slot = [{peer: 1 << i for i, peer in enumerate(self.peers[n])} for n in range(total)]
         pending: list[dict[int, list[int]]] = [{p: [] for p in self.peers[n]} for n in range(total)]
         timer_out: list[set[int]] = [set() for _ in range(total)]
         timer_in = [False] * total
@@ -176,9 +179,10 @@ class RelaySimulator:
 
         def announce(now: float, node: int, tx: int) -> None:
             """Queue ``tx`` for every peer of ``node`` not known to have it; arm the timers."""
-            holders = have[node].get(tx, ())
+            holders = have[node].get(tx, 0)
+            bits = slot[node]
             for peer in self.peers[node]:
-                if peer in holders:
+                if holders & bits[peer]:
                     continue
                 pending[node][peer].append(tx)
                 if peer in self.outbound[node]:
@@ -190,8 +194,8 @@ class RelaySimulator:
                     push(now + rng.exponential(c.inv_interval_inbound), _TIMER_IN, node, -1)
 
         def flush(now: float, node: int, peer: int) -> None:
-            holders = have[node]
-            txs = [t for t in pending[node][peer] if peer not in holders.get(t, ())]
+            holders, bit = have[node], slot[node][peer]
+            txs = [t for t in pending[node][peer] if not holders.get(t, 0) & bit]
             pending[node][peer] = []
             for start in range(0, len(txs), c.inv_max_entries):
                 send(now, node, peer, _INV, "inv", txs[start:start + c.inv_max_entries])
@@ -243,7 +247,7 @@ class RelaySimulator:
             elif kind == _INV:
                 node, peer = a, b
                 for tx in payload:
-                    have[node].setdefault(tx, set()).add(peer)
+                    have[node][tx] = have[node].get(tx, 0) | slot[node][peer]
                     if tx in stem_held[node]:
                         stem_held[node].discard(tx)
                         announce(now, node, tx)
@@ -268,12 +272,12 @@ class RelaySimulator:
                     send(now, a, b, _TX, "tx", [tx])
             elif kind == _TX:
                 tx = payload[0]
-                have[a].setdefault(tx, set()).add(b)
+                have[a][tx] = have[a].get(tx, 0) | slot[a][b]
                 if tx not in known[a]:
                     learn(now, a, tx)
             elif kind == _STEM:
                 tx = payload[0]
-                have[a].setdefault(tx, set()).add(b)
+                have[a][tx] = have[a].get(tx, 0) | slot[a][b]
                 if tx not in known[a] and a < c.nodes:
                     stem(now, a, tx)
             elif kind == _EMBARGO:
