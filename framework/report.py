@@ -11,6 +11,8 @@ A study file (``experiments/<study>/study.yaml``) says where the paper's numbers
                                 # ("dataset": the dataset label, e.g. chain_sim->ethereum_txs)
     settings: {phishing: Phishing, ponzi: Ponzi Scheme}   # ours -> theirs (others: no peer)
     methods: {cnn: CNN, rf_txgraph: ABGRL, shadoweyes: ShadowEyes, ...}
+    also:                   # further comparisons, each its own table (optional)
+      - {metric: unseen_slice_accuracy, paper_metric: recall}
 
 The report is Markdown (``report.md``) plus PNG figures: the per-method distribution of the
 metric over every run of the study (the paper's Fig. 9 box plot) and ours-vs-paper bars.
@@ -20,7 +22,7 @@ Every row says whether our number comes from synthetic data.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ class StudySpec:
     setting_key: str | None
     settings: dict[str, str]
     methods: dict[str, str]
+    also: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path) -> StudySpec:
@@ -57,7 +60,19 @@ class StudySpec:
         return cls(title=raw["title"], paper=(Path(path).parent / paper) if paper else None,
                    metric=metrics, paper_metric=raw.get("paper_metric", "f1"),
                    setting_key=raw.get("setting_key"), settings=dict(raw.get("settings") or {}),
-                   methods=dict(raw.get("methods") or {}))
+                   methods=dict(raw.get("methods") or {}),
+                   also=[dict(a) for a in raw.get("also") or []])
+
+    def further(self) -> list[StudySpec]:
+        """One spec per ``also`` comparison (its metric against its paper metric)."""
+        out = []
+        for item in self.also:
+            if "metric" not in item or "paper_metric" not in item:
+                raise ConfigError(f"study '{self.title}': each 'also' entry needs metric and "
+                                  f"paper_metric, got {item}")
+            out.append(replace(self, metric=[item["metric"]], paper_metric=item["paper_metric"],
+                               also=[]))
+        return out
 
 
 def _setting_value(setting: str, key: str | None) -> str:
@@ -114,8 +129,20 @@ def _text(value: Any) -> str:
     return "-" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
 
 
+def _table_lines(table: pd.DataFrame) -> list[str]:
+    header = ("| dataset | origin | setting | method | variant | metric | n | failed | ours | "
+              "paper setting | paper | difference |")
+    lines = [header, "|" + "---|" * 12]
+    for r in table.itertuples():
+        ours = f"{_fmt(r.ours_mean)} ± {_fmt(r.ours_std)}" if r.n > 1 else _fmt(r.ours_mean)
+        lines.append(f"| {r.dataset} | {r.origin} | {r.setting} | {r.method} | {r.variant} | "
+                     f"{r.metric} | {r.n} | {r.failed} | {ours} | {_text(r.paper_setting)} | "
+                     f"{_fmt(r.paper)} | {_fmt(r.difference)} |")
+    return lines
+
+
 def markdown(spec: StudySpec, table: pd.DataFrame, sources: list[Path],
-             extra: dict[str, Any]) -> str:
+             extra: dict[str, Any], further: list[tuple[StudySpec, pd.DataFrame]] = ()) -> str:
     lines = [f"# {spec.title}", "",
              f"Metric: the first of `{'`, `'.join(spec.metric)}` a cell has, in percent, mean ± "
              f"sample std over seeds (n = seeds).",
@@ -127,15 +154,10 @@ def markdown(spec: StudySpec, table: pd.DataFrame, sources: list[Path],
     if (table["origin"] == "synthetic").any():
         lines += ["**Rows marked synthetic were computed on simulated data, not a real chain.**",
                   ""]
-    header = ("| dataset | origin | setting | method | variant | metric | n | failed | ours | "
-              "paper setting | paper | difference |")
-    lines += [header, "|" + "---|" * 12]
-    for r in table.itertuples():
-        ours = f"{_fmt(r.ours_mean)} ± {_fmt(r.ours_std)}" if r.n > 1 else _fmt(r.ours_mean)
-        lines.append(f"| {r.dataset} | {r.origin} | {r.setting} | {r.method} | {r.variant} | "
-                     f"{r.metric} | {r.n} | {r.failed} | {ours} | {_text(r.paper_setting)} | "
-                     f"{_fmt(r.paper)} "
-                     f"| {_fmt(r.difference)} |")
+    lines += _table_lines(table)
+    for other, other_table in further:
+        lines += ["", f"## `{other.metric[0]}` beside the paper's `{other.paper_metric}`", "",
+                  *_table_lines(other_table)]
     lines += ["", "![per-method distribution](boxplot.png)", "",
               "![ours vs paper](ours_vs_paper.png)", ""]
     return "\n".join(lines)
@@ -195,6 +217,9 @@ def write_report(study_file: Path, sources: list[Path], out: Path,
         tmp.write_bytes(png)
         tmp.replace(out / name)
     write_atomic(out / "comparison.csv", table.to_csv(index=False))
+    further = [(other, compare(board, other)) for other in spec.further()]
+    for other, other_table in further:
+        write_atomic(out / f"comparison_{other.metric[0]}.csv", other_table.to_csv(index=False))
     path = out / "report.md"
-    write_atomic(path, markdown(spec, table, sources, extra or {}))
+    write_atomic(path, markdown(spec, table, sources, extra or {}, further))
     return path

@@ -1,0 +1,48 @@
+"""Study reports: ours beside the paper, including further comparisons (``also``)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from framework.errors import ConfigError
+from framework.report import StudySpec, write_report
+from framework.results import SCHEMA_VERSION, write_result
+
+
+def _record(model, seed, f1, unseen):
+    return {"schema_version": SCHEMA_VERSION, "status": "ok", "seed": seed, "plugins": {},
+            "code_version": {"git_commit": "test"},
+            "config": {"model": {"name": model}, "dataset": {"name": "d"},
+                       "scenario": {"name": "zero_shot", "unseen_class": "phishing"}},
+            "job": {"overrides": [f"model={model}", f"seed={seed}"]},
+            "dataset": {"name": "d", "provenance": {"origin": "real"}},
+            "task": {"name": "zero_shot"},
+            "metrics": {"f1": f1, "macro_f1": f1, "slices": {"unseen": {"accuracy": unseen}}}}
+
+
+def test_report_compares_the_main_metric_and_each_further_one(tmp_path):
+    for seed, (f1, unseen) in enumerate([(0.8, 0.6), (0.9, 0.7)]):
+        write_result(tmp_path / "runs" / str(seed), _record("lr", seed, f1, unseen))
+    (tmp_path / "paper.csv").write_text("setting,method,metric,value\n"
+                                        "Phishing,LR,f1,80\nPhishing,LR,recall,70\n")
+    study = tmp_path / "study.yaml"
+    study.write_text("title: T\npaper: paper.csv\nmetric: [f1]\npaper_metric: f1\n"
+                     "setting_key: unseen_class\nsettings: {phishing: Phishing}\n"
+                     "methods: {lr: LR}\n"
+                     "also:\n  - {metric: unseen_slice_accuracy, paper_metric: recall}\n")
+    report = write_report(study, [tmp_path / "runs"], tmp_path / "out").read_text()
+    main = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    further = pd.read_csv(tmp_path / "out" / "comparison_unseen_slice_accuracy.csv")
+    assert main.loc[0, "ours_mean"] == pytest.approx(85.0)
+    assert main.loc[0, "difference"] == pytest.approx(5.0)
+    assert further.loc[0, "ours_mean"] == pytest.approx(65.0)
+    assert further.loc[0, "difference"] == pytest.approx(-5.0)
+    assert "`unseen_slice_accuracy` beside the paper's `recall`" in report
+
+
+def test_an_incomplete_further_comparison_is_named(tmp_path):
+    study = tmp_path / "study.yaml"
+    study.write_text("title: T\nmetric: [f1]\nalso:\n  - {metric: f1}\n")
+    with pytest.raises(ConfigError, match="paper_metric"):
+        StudySpec.load(study).further()
