@@ -3,8 +3,8 @@
     python benchmarks/forest_fire.py [--days 180] [--wallets 9000] [--sizes 1000,10000,100000]
 
 Builds the EBA graph of a chain simulator economy (SYNTHETIC; ``--days`` x ``--wallets`` sets its
-size; the defaults give 9.4 million edges, 8.6 GB peak RSS, about 8 minutes) through the real ETL (Core JSON -> tables ->
-DuckDB), indexes it once (:class:`plugins.bitcoin_graph.sampling.GraphIndex`), and burns
+size; the defaults give 9.4 million edges, 8.6 GB peak RSS, about 8 minutes) through the real
+ETL (Core JSON -> tables -> DuckDB), indexes it once (:class:`plugins.bitcoin_graph.sampling.GraphIndex`), and burns
 samples of each size, reporting sampled nodes and induced edges per second. The peer run is the
 same sampler on the graph of the first tenth of the blocks: if the cost grows with the sample
 and not with the graph, equal sample sizes take about equal time on both (the ratio column).
