@@ -181,8 +181,9 @@ def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJo
         pool = UnlabeledPool(X=X[task.unlabeled], augment=augment)
 
     model_entry = registry.get("model", cfg.model.name)
-    injected: dict[str, Any] = {"seed": seed, "trainer": _node(cfg.trainer),
-                                "data": replace(data, y=np.full(len(data.y), -1))}
+    injected: dict[str, Any] = {"seed": seed, "trainer": _node(cfg.trainer)}
+    if model_entry.accepts("data"):  # side information, never labels
+        injected["data"] = replace(data, y=np.full(len(data.y), -1))
     encoder = None
     if model_entry.accepts("encoder"):
         encoder = _optional_plugin(cfg, manager, "encoder")

@@ -29,7 +29,7 @@ import pyarrow as pa
 from framework.errors import DataError
 from plugins.bitcoin_graph.addresses import script_address
 from plugins.bitcoin_graph.consensus import Block, parse_block
-from plugins.bitcoin_graph.tables import BlockTables, to_tables
+from plugins.bitcoin_graph.tables import SCHEMAS, BlockTables, to_tables
 
 
 def _varint(n: int) -> bytes:
@@ -78,9 +78,7 @@ def prevout_utxos(blocks: Iterable[dict[str, Any]]) -> pa.Table:
                 columns["vout"].append(int(txin["vout"]))
                 columns["script_id"].append(script_address(script)[0])
                 columns["value"].append(int(Decimal(str(prevout["value"])) * 100_000_000))
-    return pa.table(columns, schema=pa.schema([("txid", pa.string()), ("vout", pa.int64()),
-                                               ("script_id", pa.string()),
-                                               ("value", pa.int64())]))
+    return pa.table(columns, schema=SCHEMAS["utxos"])
 
 
 def tables_from_json(blocks: list[dict[str, Any]], source: str) -> tuple[BlockTables, pa.Table]:

@@ -36,7 +36,7 @@ import duckdb
 import pyarrow as pa
 
 from framework.errors import DataError
-from plugins.bitcoin_graph.tables import BlockTables
+from plugins.bitcoin_graph.tables import SCHEMAS, BlockTables
 
 NODE_TYPES = ("Coinbase", "Script", "Tx", "Block")
 EDGE_TYPES = ("Mints", "Transfers", "Fee", "Redeems", "Confirms", "Credits")
@@ -173,8 +173,7 @@ def build_graph(tables: BlockTables, utxos: pa.Table | None = None, max_inputs: 
     engine.register("txs", tables.transactions)
     engine.register("inputs", tables.inputs)
     engine.register("outputs", tables.outputs)
-    empty = pa.table({"txid": pa.array([], pa.string()), "vout": pa.array([], pa.int64()),
-                      "script_id": pa.array([], pa.string()), "value": pa.array([], pa.int64())})
+    empty = SCHEMAS["utxos"].empty_table()
     engine.register("prior", utxos.select(["txid", "vout", "script_id", "value"])
                     if utxos is not None else empty)
     engine.materialize("spent", STAGES["spent"])

@@ -14,6 +14,7 @@ import pyarrow as pa
 from framework.errors import DataError
 from plugins.bitcoin_graph.addresses import script_address
 from plugins.bitcoin_graph.consensus import Block, parse_block
+from plugins.bitcoin_graph.tables import SCHEMAS
 
 MAINNET_MAGIC = bytes.fromhex("f9beb4d9")
 
@@ -147,5 +148,4 @@ def utxo_table(entries: dict[tuple[str, int], tuple[int, bytes, int, bool]]) -> 
     return pa.table({"txid": [k[0] for k in entries], "vout": [k[1] for k in entries],
                      "script_id": [script_address(v[1])[0] for v in entries.values()],
                      "value": [v[0] for v in entries.values()]},
-                    schema=pa.schema([("txid", pa.string()), ("vout", pa.int64()),
-                                      ("script_id", pa.string()), ("value", pa.int64())]))
+                    schema=SCHEMAS["utxos"])

@@ -25,6 +25,7 @@ PyG ``HeteroData``.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,18 +103,31 @@ class GraphIndex:
         return int(position + self.offsets[kind])
 
 
-def forest_fire(index: GraphIndex, size: int, forward: float = 0.7,
-                backward_ratio: float = 0.3, seed: int = 0) -> np.ndarray:
-    """Global ids of ``size`` nodes burned by Forest Fire (sorted)."""
+def _check_burning(forward: float, backward_ratio: float) -> None:
     if not 0 < forward < 1 or not 0 <= backward_ratio * forward < 1:
         raise ConfigError(f"forest fire: need 0 < forward < 1 and 0 <= forward x backward_ratio "
                           f"< 1 (got {forward}, {backward_ratio})")
+
+
+def _burn_counts(rng: np.random.Generator, forward: float,
+                 backward_ratio: float) -> Iterator[tuple[str, int]]:
+    """How many out-, then in-neighbours to burn: geometric, means p/(1-p) and rp/(1-rp).
+
+    Lazy, so each count is drawn after the previous direction has burned (a fixed draw order).
+    """
+    yield "out", int(rng.geometric(1 - forward)) - 1
+    yield "in", int(rng.geometric(1 - forward * backward_ratio)) - 1
+
+
+def forest_fire(index: GraphIndex, size: int, forward: float = 0.7,
+                backward_ratio: float = 0.3, seed: int = 0) -> np.ndarray:
+    """Global ids of ``size`` nodes burned by Forest Fire (sorted)."""
+    _check_burning(forward, backward_ratio)
     size = min(int(size), index.size)
     rng = np.random.default_rng(seed)
     burned = np.zeros(index.size, dtype=bool)
     count = 0
-    forward_q = 1 - forward  # geometric success probability for mean p / (1 - p)
-    backward_q = 1 - forward * backward_ratio
+    adjacency = {"out": index.out, "in": index.inc}
     while count < size:
         start = int(rng.integers(index.size))
         if burned[start]:
@@ -122,10 +136,10 @@ def forest_fire(index: GraphIndex, size: int, forward: float = 0.7,
         queue = deque([start])
         while queue and count < size:
             node = queue.popleft()
-            for csr, q in ((index.out, forward_q), (index.inc, backward_q)):
-                wanted = int(rng.geometric(q)) - 1
+            for direction, wanted in _burn_counts(rng, forward, backward_ratio):
                 if wanted == 0:
                     continue
+                csr = adjacency[direction]
                 candidates = csr.neighbours[csr.indptr[node]:csr.indptr[node + 1]]
                 candidates = np.unique(candidates[~burned[candidates]])
                 if len(candidates) == 0:
@@ -143,9 +157,7 @@ def forest_fire(index: GraphIndex, size: int, forward: float = 0.7,
 def forest_fire_in_database(database, size: int, forward: float = 0.7,
                             backward_ratio: float = 0.3, seed: int = 0) -> set[tuple[str, str]]:
     """(label, id) of ``size`` nodes burned by Forest Fire in a graph database."""
-    if not 0 < forward < 1 or not 0 <= backward_ratio * forward < 1:
-        raise ConfigError(f"forest fire: need 0 < forward < 1 and 0 <= forward x backward_ratio "
-                          f"< 1 (got {forward}, {backward_ratio})")
+    _check_burning(forward, backward_ratio)
     rng = np.random.default_rng(seed)
     counts = {kind: n for kind, n in database.counts().items()
               if kind in ("Coinbase", "Script", "Tx", "Block") and n}
@@ -161,8 +173,7 @@ def forest_fire_in_database(database, size: int, forward: float = 0.7,
         queue = deque([start])
         while queue and len(burned) < size:
             node = queue.popleft()
-            for direction, q in (("out", 1 - forward), ("in", 1 - forward * backward_ratio)):
-                wanted = int(rng.geometric(q)) - 1
+            for direction, wanted in _burn_counts(rng, forward, backward_ratio):
                 if wanted == 0:
                     continue
                 candidates = sorted(set(database.neighbours(*node, direction)) - burned)

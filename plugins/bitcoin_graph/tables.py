@@ -23,6 +23,9 @@ SCHEMAS = {
                                ("n_in", pa.int64()), ("n_out", pa.int64())]),
     "inputs": pa.schema([("txid", pa.string()), ("height", pa.int64()), ("n", pa.int64()),
                          ("prev_txid", pa.string()), ("prev_vout", pa.int64())]),
+    # Outputs a block range spends but did not create (btcd UTXO file, Core JSON prevouts).
+    "utxos": pa.schema([("txid", pa.string()), ("vout", pa.int64()), ("script_id", pa.string()),
+                        ("value", pa.int64())]),
     "outputs": pa.schema([("txid", pa.string()), ("height", pa.int64()), ("vout", pa.int64()),
                           ("script_id", pa.string()), ("script_type", pa.string()),
                           ("value", pa.int64()), ("coinbase", pa.bool_())]),

@@ -22,14 +22,12 @@ def transaction_clusters(inputs: list[list[str]], outputs: list[list[str]], time
                          window: float | None = None, use_outputs: bool = True) -> np.ndarray:
     """A cluster id per transaction (0..k-1); a transaction linked to nothing is alone."""
     n = len(inputs)
-    columns = [pd.DataFrame({"tx": i, "address": a}) for i, a in enumerate(inputs) if a]
-    if use_outputs:
-        columns += [pd.DataFrame({"tx": i, "address": a}) for i, a in enumerate(outputs) if a]
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    uses = pd.concat(columns, ignore_index=True) if columns else pd.DataFrame(
-        {"tx": [], "address": []})
-    uses = uses[uses["address"] != ""].drop_duplicates()
+    sides = [inputs, outputs] if use_outputs else [inputs]
+    uses = pd.concat([pd.DataFrame({"tx": np.arange(n), "address": side}) for side in sides],
+                     ignore_index=True).explode("address")
+    uses = uses[uses["address"].notna() & (uses["address"] != "")].drop_duplicates()
     uses["time"] = np.asarray(times, dtype=np.float64)[uses["tx"].to_numpy(dtype=np.int64)]
     uses = uses.sort_values(["address", "time", "tx"], kind="stable")
     same = uses["address"].to_numpy()[1:] == uses["address"].to_numpy()[:-1]

@@ -158,25 +158,27 @@ class NTSSL:
             return np.full(len(traffic), float(self.pseudo_positives_ == len(traffic)))
         return self.classifier_.predict_proba(self._stage3(traffic))[:, 1]
 
-    def predict_proba(self, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    def _decide(self, X: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Positive probability and prediction per row, after the cross-layer vote if enabled.
+
+        A corrected row's probability is its cluster's positive share; the vote decides it.
+        """
         p = self._positive_probability(np.asarray(X[:, :3], dtype=np.float64))
+        pred = p >= self.threshold
         if not self.cross_layer:
-            return _two_columns(p)
+            return p, pred.astype(np.int64)
         if rows is None:
             raise ConfigError("model 'ntssl' with cross_layer=true needs rows= at prediction")
-        share = self._cluster_share(p >= self.threshold, np.asarray(rows))
-        # A corrected row's probability is its cluster's positive share; the vote decides it.
-        return _two_columns(np.where(np.isnan(share), p, share))
+        share = self._cluster_share(pred, np.asarray(rows))
+        voted = ~np.isnan(share)
+        return (np.where(voted, share, p),
+                np.where(voted, share > 0.5, pred).astype(np.int64))
+
+    def predict_proba(self, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        return _two_columns(self._decide(X, rows)[0])
 
     def predict(self, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        p = self._positive_probability(np.asarray(X[:, :3], dtype=np.float64))
-        pred = (p >= self.threshold).astype(np.int64)
-        if not self.cross_layer:
-            return pred
-        if rows is None:
-            raise ConfigError("model 'ntssl' with cross_layer=true needs rows= at prediction")
-        share = self._cluster_share(pred.astype(bool), np.asarray(rows))
-        return np.where(np.isnan(share), pred, share > 0.5).astype(np.int64)
+        return self._decide(X, rows)[1]
 
     def _cluster_share(self, pred: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Majority vote over the clusters of ``rows`` together with the training rows."""
