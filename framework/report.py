@@ -117,8 +117,10 @@ def compare(board: Leaderboard, spec: StudySpec) -> pd.DataFrame:
                      "paper": float(value) if value is not None and value == value else np.nan})
     frame = pd.DataFrame(rows)
     frame["difference"] = frame["ours_mean"] - frame["paper"]
-    return frame.sort_values(["dataset", "setting", "ours_mean"], ascending=[True, True, False],
-                             ignore_index=True)
+    numeric = pd.to_numeric(frame["setting"], errors="coerce")
+    frame["order"] = numeric if numeric.notna().all() else frame["setting"]  # 10 before 100
+    return frame.sort_values(["dataset", "order", "ours_mean"], ascending=[True, True, False],
+                             ignore_index=True).drop(columns="order")
 
 
 def _fmt(value: float, digits: int = 2) -> str:

@@ -12,6 +12,7 @@ import math
 import os
 import re
 import tempfile
+from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,23 @@ def _json_safe(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):
         return _json_safe(value.item())
     return value
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """A unique temporary path beside ``path``, renamed onto it when the block succeeds and
+    removed when it fails. Unique, so parallel sweep jobs that fill the same cache entry never
+    rename each other's half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -10,6 +10,7 @@ the full profile (that is what gets committed) and into the output folder otherw
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import yaml
 
 from framework.errors import ConfigError
 from framework.report import write_report
+from framework.results import write_atomic
 
 
 def profiles(study_file: Path) -> dict[str, list[list[str]]]:
@@ -54,11 +56,27 @@ def run_study(study_file: Path, profile: str, out: Path, jobs: int,
                               f"start (see the error above): {' '.join(overrides)}")
         sweep_dirs.append(sweep_dir)
     wall = time.perf_counter() - started
+    calls = _record_call(out / profile, wall, jobs)
     target = study_file.parent if profile == "full" else out / profile
-    notes = {"profile": profile, "wall time of the sweeps": f"{wall / 60:.1f} min",
+    total = sum(call["wall_s"] for call in calls)
+    wall_note = f"{total / 60:.1f} min" if len(calls) == 1 else (
+        f"{total / 60:.1f} min over {len(calls)} calls (a resume reruns only missing or failed "
+        f"jobs): " + ", ".join(f"{call['wall_s'] / 60:.1f}" for call in calls) + " min")
+    notes = {"profile": profile, "wall time of the sweeps": wall_note,
              "launcher": f"joblib, {jobs} workers" if jobs > 1 else "basic (sequential)",
              "command": f"chainsleuth study {study_file} --profile {profile} --jobs {jobs}"}
     report = write_report(study_file, sweep_dirs, target, notes)
     print(f"[chainsleuth] study {name}: report {report} ({wall / 60:.1f} min"
           f"{f', {failed} sweep(s) with failed jobs' if failed else ''})")
     return report
+
+
+def _record_call(profile_dir: Path, wall: float, jobs: int) -> list[dict]:
+    """Append this call to the profile's ledger (``calls.jsonl``) and return every call, so a
+    study finished by resuming reports the wall time of all its calls, not only the last."""
+    ledger = profile_dir / "calls.jsonl"
+    calls = [json.loads(line) for line in ledger.read_text().splitlines()] if ledger.is_file() else []
+    calls.append({"finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "wall_s": round(wall, 1),
+                  "jobs": jobs})
+    write_atomic(ledger, "".join(json.dumps(call) + "\n" for call in calls))
+    return calls

@@ -53,7 +53,7 @@ from framework.data import AccountData, Provenance
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
 from framework.interfaces import DataContext
-from framework.results import write_atomic
+from framework.results import atomic_output, write_atomic
 
 RELATIVE_PATH = "ethereum_txs_fdgnn"
 FOLDERS = {"phishing": "Phishing first-order nodes", "normal": "Normal first-order nodes",
@@ -245,10 +245,8 @@ class EthereumTxsDataset:
         frame, dedup = deduplicate(frame)
         stats.update(dedup)
         frame = frame.drop(columns=["file", "line"]).reset_index(drop=True)
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = table_path.with_suffix(".tmp")
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-        tmp.replace(table_path)
+        with atomic_output(table_path) as tmp:
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
         write_atomic(stats_path, json.dumps(stats))
         return frame, stats
 

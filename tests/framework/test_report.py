@@ -46,3 +46,17 @@ def test_an_incomplete_further_comparison_is_named(tmp_path):
     study.write_text("title: T\nmetric: [f1]\nalso:\n  - {metric: f1}\n")
     with pytest.raises(ConfigError, match="paper_metric"):
         StudySpec.load(study).further()
+
+
+def test_numeric_settings_are_ordered_by_value(tmp_path):
+    """Few-shot label counts: 10, 20, 100 - not the text order 10, 100, 20."""
+    for n, n_labels in enumerate([100, 10, 20]):
+        record = _record("lr", n, 0.9, 0.5)
+        record["config"]["scenario"] = {"name": "few_shot", "n_labels": n_labels}
+        record["job"]["overrides"].append(f"scenario.n_labels={n_labels}")
+        write_result(tmp_path / "runs" / str(n), record)
+    study = tmp_path / "study.yaml"
+    study.write_text("title: T\nmetric: [f1]\nsetting_key: n_labels\nmethods: {lr: LR}\n")
+    write_report(study, [tmp_path / "runs"], tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    assert table["setting"].astype(str).tolist() == ["10", "20", "100"]

@@ -4,8 +4,8 @@ import os
 import pytest
 
 from framework.errors import DataError
-from framework.results import (REDACTED, SCHEMA_VERSION, is_complete, read_result, redact,
-                               write_atomic, write_result)
+from framework.results import (REDACTED, SCHEMA_VERSION, atomic_output, is_complete,
+                               read_result, redact, write_atomic, write_result)
 
 
 def record(status="ok", overrides=("model=lr",)):
@@ -42,6 +42,23 @@ def test_atomic_write_leaves_no_partial_file_on_failure(tmp_path, monkeypatch):
         write_atomic(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_concurrent_atomic_outputs_of_one_path_do_not_collide(tmp_path):
+    """Two sweep jobs filling the same cache entry at once: each writes its own temporary file
+    (the collision a shared '.tmp' name caused in the few-shot study), the last rename wins,
+    and a writer that fails leaves nothing behind."""
+    target = tmp_path / "cache.parquet"
+    with atomic_output(target) as first, atomic_output(target) as second:
+        assert first != second
+        first.write_bytes(b"one")
+        second.write_bytes(b"two")
+    assert target.read_bytes() == b"one"
+    with pytest.raises(RuntimeError), atomic_output(target) as broken:
+        broken.write_bytes(b"half")
+        raise RuntimeError("writer failed")
+    assert target.read_bytes() == b"one"
+    assert [p.name for p in tmp_path.iterdir()] == ["cache.parquet"]
 
 
 def test_non_finite_floats_become_null(tmp_path):
