@@ -66,7 +66,8 @@ def task_function(cfg: DictConfig) -> dict[str, Any]:
     elif record["status"] == "ok":
         metrics = record["metrics"]
         print(f"[chainsleuth] {record['dataset']['name']} ({record['dataset']['provenance']['origin']})"
-              f" / {record['task']['name']} / {cfg.model.name} seed {cfg.seed}: "
+              f" / {record['task']['name']} / {cfg.get('method_name') or cfg.model.name} "
+              f"seed {cfg.seed}: "
               f"macro-F1 {metrics['macro_f1']:.4f}, accuracy {metrics['accuracy']:.4f} "
               f"({record['timings']['total_s']:.1f} s)\n  result: {job.output_dir / 'result.json'}")
     return record

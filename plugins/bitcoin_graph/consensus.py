@@ -1,19 +1,26 @@
 """Bitcoin's consensus serialisation of blocks and transactions, segwit included.
 
-``parse_block`` reads one serialised block, computes every txid (double SHA-256 of the
-serialisation without witness data) and wtxid, and checks the header's merkle root against the
-txids: a block whose root does not match is rejected with :class:`DataError`. Transactions are
-plain tuples-backed dataclasses with ``__slots__``: parsing is the ETL's hot path.
+``parse_block`` walks one serialised block in a compiled (numba) pass that records where every
+transaction, input and output lies (:class:`BlockLayout`), computes every txid (double SHA-256
+of the serialisation without witness data) and checks the header's merkle root against them: a
+block whose root does not match is rejected with :class:`DataError`. The ETL reads its columns
+straight from the layout (:mod:`.tables`); :attr:`Block.transactions` builds Python objects,
+wtxids and witness stacks included, only when something asks for them.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
+
+import numba
+import numpy as np
 
 from framework.errors import DataError
 
 _sha256 = hashlib.sha256
+_NULL_TXID = "0" * 64
 
 
 def dsha256(data: bytes) -> bytes:
@@ -46,7 +53,7 @@ class Transaction:
 
     @property
     def is_coinbase(self) -> bool:
-        return len(self.inputs) == 1 and self.inputs[0].prev_txid == "0" * 64 and (
+        return len(self.inputs) == 1 and self.inputs[0].prev_txid == _NULL_TXID and (
             self.inputs[0].vout == 0xFFFFFFFF)
 
     @property
@@ -54,7 +61,26 @@ class Transaction:
         return self.txid != self.wtxid
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
+class BlockLayout:
+    """Byte offsets into the block of every transaction, input and output (int64 arrays).
+
+    ``tx``: start, body start, body end, end, first input, first output (one row per tx; the
+    body is inputs + outputs, so a tx is segwit when its body does not start at start + 4).
+    ``inputs``: prevout txid offset, prevout index, script start, script end, sequence, witness
+    start, witness end. ``outputs``: value, script start, script end.
+    """
+
+    tx: np.ndarray
+    inputs: np.ndarray
+    outputs: np.ndarray
+
+    @property
+    def segwit(self) -> np.ndarray:
+        return self.tx[:, 1] != self.tx[:, 0] + 4
+
+
+@dataclass(frozen=True, eq=False)
 class Block:
     hash: str
     version: int
@@ -63,93 +89,191 @@ class Block:
     time: int
     bits: int
     nonce: int
-    transactions: tuple[Transaction, ...]
     size: int
+    raw: bytes
+    layout: BlockLayout
+    txid_digests: np.ndarray  # (n_tx, 32) uint8, internal byte order
+
+    @property
+    def n_tx(self) -> int:
+        return len(self.txid_digests)
+
+    @property
+    def txids(self) -> list[str]:
+        return [digest[::-1].hex() for digest in map(bytes, self.txid_digests)]
+
+    @cached_property
+    def transactions(self) -> tuple[Transaction, ...]:
+        """Every transaction as objects (built on first use: the ETL never needs them)."""
+        raw, tx, inputs, outputs = self.raw, self.layout.tx, self.layout.inputs, self.layout.outputs
+        input_bounds = np.append(tx[:, 4], len(inputs)).tolist()
+        output_bounds = np.append(tx[:, 5], len(outputs)).tolist()
+        segwit = self.layout.segwit.tolist()
+        built = []
+        for i, txid in enumerate(self.txids):
+            start, end = tx[i, 0].item(), tx[i, 3].item()
+            wtxid = dsha256(raw[start:end])[::-1].hex() if segwit[i] else txid
+            ins = tuple(TxIn(raw[p:p + 32][::-1].hex(), vout, raw[s:e], sequence,
+                             _witness_items(raw, ws, we)) for p, vout, s, e, sequence, ws, we
+                        in inputs[input_bounds[i]:input_bounds[i + 1]].tolist())
+            outs = tuple(TxOut(value, raw[s:e]) for value, s, e
+                         in outputs[output_bounds[i]:output_bounds[i + 1]].tolist())
+            built.append(Transaction(
+                txid, wtxid, int.from_bytes(raw[start:start + 4], "little", signed=True), ins,
+                outs, int.from_bytes(raw[end - 4:end], "little")))
+        return tuple(built)
 
 
-def merkle_root(txids: list[str]) -> str:
-    layer = [bytes.fromhex(t)[::-1] for t in txids]
-    if not layer:
+def _witness_items(raw: bytes, start: int, end: int) -> tuple[bytes, ...]:
+    """The stack items of one input's witness (already bounds-checked by the block walk)."""
+    items, pos = [], start
+    if start == end:
+        return ()
+    count, pos = _py_varint(raw, pos)
+    for _ in range(count):
+        length, pos = _py_varint(raw, pos)
+        items.append(raw[pos:pos + length])
+        pos += length
+    return tuple(items)
+
+
+def _py_varint(data: bytes, pos: int) -> tuple[int, int]:
+    first = data[pos]
+    if first < 0xFD:
+        return first, pos + 1
+    width = 2 if first == 0xFD else 4 if first == 0xFE else 8
+    return int.from_bytes(data[pos + 1:pos + 1 + width], "little"), pos + 1 + width
+
+
+def merkle_root(digests: list[bytes]) -> bytes:
+    """Merkle root (internal byte order) of txid digests in internal byte order."""
+    if not digests:
         raise DataError("merkle root of an empty block")
+    layer = list(digests)
     while len(layer) > 1:
         if len(layer) % 2:
             layer.append(layer[-1])
         layer = [dsha256(layer[i] + layer[i + 1]) for i in range(0, len(layer), 2)]
-    return layer[0][::-1].hex()
+    return layer[0]
 
 
-class _Reader:
-    __slots__ = ("data", "pos", "source")
-
-    def __init__(self, data: bytes, source: str) -> None:
-        self.data, self.pos, self.source = data, 0, source
-
-    def fail(self, what: str) -> DataError:
-        return DataError(f"{self.source}: truncated or malformed block at byte {self.pos} "
-                         f"({what})")
+_TRUNCATED, _TOO_LARGE = 1, 2
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
+@numba.njit(inline="always")
+def _varint(data, pos):
+    """(value, next position); value -1 when the varint runs past the data."""
+    n = data.shape[0]
+    if pos >= n:
+        return -1, pos
     first = data[pos]
     if first < 0xFD:
-        return first, pos + 1
-    if first == 0xFD:
-        return int.from_bytes(data[pos + 1:pos + 3], "little"), pos + 3
-    if first == 0xFE:
-        return int.from_bytes(data[pos + 1:pos + 5], "little"), pos + 5
-    return int.from_bytes(data[pos + 1:pos + 9], "little"), pos + 9
+        return np.int64(first), pos + 1
+    width = 2 if first == 0xFD else (4 if first == 0xFE else 8)
+    if pos + 1 + width > n:
+        return -1, pos
+    value = np.int64(0)
+    for i in range(width):
+        value |= np.int64(data[pos + 1 + i]) << np.int64(8 * i)
+    return value, pos + 1 + width
 
 
-def _parse_tx(data: bytes, pos: int) -> tuple[Transaction, int]:
-    start = pos
-    version = int.from_bytes(data[pos:pos + 4], "little", signed=True)
-    pos += 4
-    segwit = data[pos] == 0 and data[pos + 1] != 0
-    if segwit:
-        pos += 2
-    body_start = pos
-    n_in, pos = _varint(data, pos)
-    raw_inputs = []
-    for _ in range(n_in):
-        prev = data[pos:pos + 32][::-1].hex()
-        vout = int.from_bytes(data[pos + 32:pos + 36], "little")
-        length, pos = _varint(data, pos + 36)
-        script = data[pos:pos + length]
-        pos += length
-        sequence = int.from_bytes(data[pos:pos + 4], "little")
+@numba.njit(inline="always")
+def _le(data, pos, width):
+    value = np.int64(0)
+    for i in range(width):
+        value |= np.int64(data[pos + i]) << np.int64(8 * i)
+    return value
+
+
+@numba.njit(cache=True)
+def _walk(data, pos, tx, inputs, outputs):
+    """Fill the layout arrays; returns (status, position, inputs used, outputs used). Counts
+    larger than the bytes left are malformed (every input takes >= 41 bytes, every output
+    >= 9), which also bounds the preallocated arrays."""
+    n = data.shape[0]
+    n_in_total, n_out_total = 0, 0
+    for t in range(tx.shape[0]):
+        start = pos
+        if pos + 6 > n:
+            return _TRUNCATED, pos, n_in_total, n_out_total
         pos += 4
-        raw_inputs.append((prev, vout, script, sequence))
-    n_out, pos = _varint(data, pos)
-    outputs = []
-    for _ in range(n_out):
-        value = int.from_bytes(data[pos:pos + 8], "little", signed=True)
-        length, pos = _varint(data, pos + 8)
-        outputs.append(TxOut(value, data[pos:pos + length]))
-        pos += length
-    body_end = pos
-    witnesses: list[tuple[bytes, ...]] = []
-    if segwit:
-        for _ in range(n_in):
-            items, pos = _varint(data, pos)
-            stack = []
-            for _ in range(items):
-                length, pos = _varint(data, pos)
-                stack.append(data[pos:pos + length])
-                pos += length
-            witnesses.append(tuple(stack))
-    locktime = int.from_bytes(data[pos:pos + 4], "little")
-    pos += 4
-    if pos > len(data):
-        raise IndexError("transaction runs past the end of the data")
-    if segwit:
-        stripped = data[start:start + 4] + data[body_start:body_end] + data[pos - 4:pos]
-        txid = dsha256(stripped)[::-1].hex()
-        wtxid = dsha256(data[start:pos])[::-1].hex()
-    else:
-        txid = wtxid = dsha256(data[start:pos])[::-1].hex()
-    inputs = tuple(TxIn(p, v, s, q, witnesses[i] if segwit else ())
-                   for i, (p, v, s, q) in enumerate(raw_inputs))
-    return Transaction(txid, wtxid, version, inputs, tuple(outputs), locktime), pos
+        segwit = data[pos] == 0 and data[pos + 1] != 0
+        if segwit:
+            pos += 2
+        body_start = pos
+        count, pos = _varint(data, pos)
+        if count < 0:
+            return _TRUNCATED, pos, n_in_total, n_out_total
+        if count > (n - pos) // 41 or n_in_total + count > inputs.shape[0]:
+            return _TOO_LARGE, pos, n_in_total, n_out_total
+        tx[t, 0], tx[t, 1], tx[t, 4], tx[t, 5] = start, body_start, n_in_total, n_out_total
+        first_input = n_in_total
+        for _ in range(count):
+            if pos + 37 > n:
+                return _TRUNCATED, pos, n_in_total, n_out_total
+            row = inputs[n_in_total]
+            row[0], row[1] = pos, _le(data, pos + 32, 4)
+            length, pos = _varint(data, pos + 36)
+            if length < 0 or length > n - pos - 4:
+                return _TRUNCATED, pos, n_in_total, n_out_total
+            row[2], row[3] = pos, pos + length
+            pos += length
+            row[4] = _le(data, pos, 4)
+            row[5] = 0  # witness range, set below for segwit transactions
+            row[6] = 0
+            pos += 4
+            n_in_total += 1
+        count, pos = _varint(data, pos)
+        if count < 0:
+            return _TRUNCATED, pos, n_in_total, n_out_total
+        if count > (n - pos) // 9 or n_out_total + count > outputs.shape[0]:
+            return _TOO_LARGE, pos, n_in_total, n_out_total
+        for _ in range(count):
+            if pos + 9 > n:
+                return _TRUNCATED, pos, n_in_total, n_out_total
+            row = outputs[n_out_total]
+            row[0] = _le(data, pos, 8)
+            length, pos = _varint(data, pos + 8)
+            if length < 0 or length > n - pos:
+                return _TRUNCATED, pos, n_in_total, n_out_total
+            row[1], row[2] = pos, pos + length
+            pos += length
+            n_out_total += 1
+        tx[t, 2] = pos
+        if segwit:
+            for i in range(first_input, n_in_total):
+                inputs[i, 5] = pos
+                items, pos = _varint(data, pos)
+                if items < 0 or items > n - pos:
+                    return _TRUNCATED, pos, n_in_total, n_out_total
+                for _ in range(items):
+                    length, pos = _varint(data, pos)
+                    if length < 0 or length > n - pos:
+                        return _TRUNCATED, pos, n_in_total, n_out_total
+                    pos += length
+                inputs[i, 6] = pos
+        if pos + 4 > n:
+            return _TRUNCATED, pos, n_in_total, n_out_total
+        pos += 4
+        tx[t, 3] = pos
+    return 0, pos, n_in_total, n_out_total
+
+
+def _txid_digests(raw: bytes, tx: np.ndarray) -> list[bytes]:
+    """Txids in internal byte order. :mod:`hashlib` (SHA-NI where the CPU has it) is faster
+    than a compiled SHA-256 here; a segwit tx is hashed without its marker and witness."""
+    view, sha = memoryview(raw), _sha256
+    digests = []
+    for start, body_start, body_end, end in tx[:, :4].tolist():
+        if body_start == start + 4:
+            digests.append(sha(sha(view[start:end]).digest()).digest())
+        else:
+            inner = sha(view[start:start + 4])
+            inner.update(view[body_start:body_end])
+            inner.update(view[end - 4:end])
+            digests.append(sha(inner.digest()).digest())
+    return digests
 
 
 def parse_block(raw: bytes, source: str = "block", check_merkle: bool = True) -> Block:
@@ -157,24 +281,33 @@ def parse_block(raw: bytes, source: str = "block", check_merkle: bool = True) ->
     if len(raw) < 81:
         raise DataError(f"{source}: {len(raw)} bytes is too short for a block (80-byte header + "
                         f"transactions)")
+    data = np.frombuffer(raw, np.uint8)
+    count, pos = _py_varint(raw, 80)
+    if count * 10 > len(raw) - pos:
+        raise DataError(f"{source}: truncated or malformed block ({count} transactions cannot "
+                        f"fit in {len(raw) - pos} bytes)")
+    # The walk writes every row it returns; the spare rows of the bounds are dropped below.
+    tx = np.empty((count, 6), np.int64)
+    inputs = np.empty((len(raw) // 41 + 1, 7), np.int64)
+    outputs = np.empty((len(raw) // 9 + 1, 3), np.int64)
+    status, pos, n_in, n_out = _walk(data, pos, tx, inputs, outputs)
+    if status:
+        what = "runs past the end of the data" if status == _TRUNCATED else (
+            "states more inputs or outputs than its bytes can hold")
+        raise DataError(f"{source}: truncated or malformed block at byte {pos} (a transaction "
+                        f"{what})")
+    digests = _txid_digests(raw, tx)
     header = raw[:80]
-    try:
-        count, pos = _varint(raw, 80)
-        transactions = []
-        for _ in range(count):
-            tx, pos = _parse_tx(raw, pos)
-            transactions.append(tx)
-    except (IndexError, ValueError) as exc:
-        raise DataError(f"{source}: truncated or malformed block ({exc})") from None
     block = Block(hash=dsha256(header)[::-1].hex(),
                   version=int.from_bytes(header[0:4], "little", signed=True),
                   previous=header[4:36][::-1].hex(), merkle_root=header[36:68][::-1].hex(),
                   time=int.from_bytes(header[68:72], "little"),
                   bits=int.from_bytes(header[72:76], "little"),
-                  nonce=int.from_bytes(header[76:80], "little"),
-                  transactions=tuple(transactions), size=pos)
+                  nonce=int.from_bytes(header[76:80], "little"), size=pos, raw=raw,
+                  layout=BlockLayout(tx, inputs[:n_in].copy(), outputs[:n_out].copy()),
+                  txid_digests=np.frombuffer(b"".join(digests), np.uint8).reshape(count, 32))
     if check_merkle:
-        computed = merkle_root([t.txid for t in transactions])
+        computed = merkle_root(digests)[::-1].hex()
         if computed != block.merkle_root:
             raise DataError(f"{source}: block {block.hash} is rejected: its header's merkle root "
                             f"{block.merkle_root} does not match the root of its {count} txids "
@@ -190,7 +323,8 @@ def block_subsidy(height: int) -> int:
 
 def coinbase_height(block: Block) -> int | None:
     """BIP 34 height from the coinbase script (blocks of version >= 2), else None."""
-    script = block.transactions[0].inputs[0].script_sig
+    script_start, script_end = block.layout.inputs[0, 2:4].tolist()
+    script = block.raw[script_start:script_end]
     if block.version < 2 or not script or not 1 <= script[0] <= 8:
         return None
     return int.from_bytes(script[1:1 + script[0]], "little")

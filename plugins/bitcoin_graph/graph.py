@@ -24,7 +24,10 @@ optional UTXO table (outputs created before the first loaded block): the UTXO se
 in a Python dict. The stages are plain SQL that DuckDB (one machine; it spills to disk when it
 outgrows memory) and Apache Spark (:mod:`.spark_engine`, for chains that do not fit one
 machine) both run unchanged; value arithmetic is done in DOUBLE in both, so the two engines give
-identical graphs. An input that resolves nowhere is an error naming it.
+identical graphs. An input that resolves nowhere is an error naming it. Inside one batch the
+stages join transactions on the tables' integer ``tx`` numbers rather than 64-character txids;
+``Tx`` and ``Block`` nodes and ``Confirms`` edges are columns of the input tables and need no
+SQL.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import Protocol
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from framework.errors import DataError
 from plugins.bitcoin_graph.tables import SCHEMAS, BlockTables
@@ -63,17 +67,27 @@ class SqlEngine(Protocol):
 
 
 class DuckDBEngine:
-    def __init__(self, memory_limit: str = "2GB", temp_directory: str | None = None) -> None:
+    """In-process DuckDB. One engine can serve many ``build_graph`` calls (stage tables are
+    replaced), which saves the connection's start-up when blocks arrive one batch at a time;
+    ``threads`` caps DuckDB's worker threads (1 = one core)."""
+
+    def __init__(self, memory_limit: str = "2GB", temp_directory: str | None = None,
+                 threads: int | None = None) -> None:
         self.con = duckdb.connect()
         self.con.execute(f"SET memory_limit='{memory_limit}'")
+        # Results are sorted after every query (engines differ in row order anyway), so DuckDB
+        # need not keep insertion order, which lets it skip work on every stage.
+        self.con.execute("SET preserve_insertion_order=false")
         if temp_directory:
             self.con.execute(f"SET temp_directory='{temp_directory}'")
+        if threads:
+            self.con.execute(f"SET threads={int(threads)}")
 
     def register(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
 
     def materialize(self, name: str, query: str) -> None:
-        self.con.execute(f"CREATE TEMP TABLE {name} AS {query}")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {query}")
 
     def query(self, query: str) -> pa.Table:
         return self.con.sql(query).to_arrow_table()
@@ -83,55 +97,62 @@ class DuckDBEngine:
 
 
 STAGES = {
-    "spent": """
-        SELECT i.txid, i.height, i.n, i.prev_txid, i.prev_vout,
-               COALESCE(o.script_id, p.script_id) AS script_id,
-               COALESCE(o.value, p.value) AS value
+    "tx_in": """
+        SELECT i.tx, i.height, COALESCE(o.script_id, p.script_id) AS script_id,
+               sum(COALESCE(o.value, p.value)) AS value
         FROM inputs i
         LEFT JOIN outputs o ON o.txid = i.prev_txid AND o.vout = i.prev_vout
-        LEFT JOIN prior p ON p.txid = i.prev_txid AND p.vout = i.prev_vout""",
-    "tx_in": "SELECT txid, height, script_id, sum(value) AS value FROM spent GROUP BY ALL",
+        LEFT JOIN prior p ON p.txid = i.prev_txid AND p.vout = i.prev_vout
+        GROUP BY ALL""",
     "tx_out": """
-        SELECT txid, height, script_id, sum(value) AS value, bool_or(coinbase) AS coinbase
-        FROM outputs GROUP BY txid, height, script_id""",
-    "tx_totals": """
-        SELECT t.txid, t.height, coalesce(i.total_in, 0) AS total_in,
-               coalesce(o.total_out, 0) AS total_out, coalesce(i.n_scripts, 0) AS n_scripts_in,
-               coalesce(o.n_scripts, 0) AS n_scripts_out
-        FROM txs t
-        LEFT JOIN (SELECT txid, sum(value) AS total_in, count(*) AS n_scripts
-                   FROM tx_in GROUP BY txid) i ON i.txid = t.txid
-        LEFT JOIN (SELECT txid, sum(value) AS total_out, count(*) AS n_scripts
-                   FROM tx_out GROUP BY txid) o ON o.txid = t.txid
-        WHERE NOT t.coinbase""",
+        SELECT tx, height, script_id, sum(value) AS value, bool_or(coinbase) AS coinbase
+        FROM outputs GROUP BY tx, height, script_id""",
     "fees": """
-        SELECT txid, height, total_in, total_out, total_in - total_out AS fee,
-               n_scripts_in > {max_inputs} AND n_scripts_out > {max_outputs} AS excluded
-        FROM tx_totals""",
+        SELECT tx, height, sum(value_in) AS total_in, sum(value_out) AS total_out,
+               sum(value_in) - sum(value_out) AS fee,
+               sum(script_in) > {max_inputs} AND sum(script_out) > {max_outputs} AS excluded
+        FROM (SELECT tx, height, value AS value_in, 0 AS value_out, 1 AS script_in,
+                     0 AS script_out FROM tx_in
+              UNION ALL
+              SELECT tx, height, 0, value, 0, 1 FROM tx_out WHERE NOT coinbase) sides
+        GROUP BY tx, height""",
     "miners": """
         SELECT height, script_id, value, sum(value) OVER (PARTITION BY height) AS coinbase_total
         FROM tx_out WHERE coinbase""",
-    "block_fees": "SELECT height, sum(fee) AS fees FROM fees GROUP BY height",
 }
+# An input that resolves nowhere leaves a tx_in row with a NULL value (its script is NULL too,
+# so it is never summed with resolved inputs); a negative fee is a tx paying out more than it
+# spends. Both are checked in one query before any edge is built.
+CHECKS = """
+    SELECT (SELECT count(*) FROM tx_in WHERE value IS NULL) AS unresolved,
+           (SELECT min(tx) FROM fees WHERE fee < 0) AS negative_fee"""
+UNRESOLVED = """
+    SELECT i.txid, i.n, i.prev_txid, i.prev_vout FROM inputs i
+    LEFT JOIN outputs o ON o.txid = i.prev_txid AND o.vout = i.prev_vout
+    LEFT JOIN prior p ON p.txid = i.prev_txid AND p.vout = i.prev_vout
+    WHERE o.value IS NULL AND p.value IS NULL"""
 EDGES = {
     "Mints": """
         SELECT 'coinbase' AS src, m.script_id AS dst, m.height,
                CAST(round(CAST(m.coinbase_total - coalesce(f.fees, 0) AS DOUBLE) * m.value
                           / m.coinbase_total) AS BIGINT) AS value
-        FROM miners m LEFT JOIN block_fees f ON f.height = m.height WHERE m.coinbase_total > 0""",
+        FROM miners m
+        LEFT JOIN (SELECT height, sum(fee) AS fees FROM fees GROUP BY height) f
+            ON f.height = m.height
+        WHERE m.coinbase_total > 0""",
     "Transfers": """
         SELECT i.script_id AS src, o.script_id AS dst, i.height,
                CAST(sum(round(CAST(o.value AS DOUBLE)
                               * (i.value - CAST(f.fee AS DOUBLE) * i.value / f.total_in)
                               / f.total_out)) AS BIGINT) AS value
-        FROM tx_in i JOIN fees f ON f.txid = i.txid JOIN tx_out o ON o.txid = i.txid
+        FROM tx_in i JOIN fees f ON f.tx = i.tx JOIN tx_out o ON o.tx = i.tx
         WHERE NOT f.excluded AND f.total_out > 0 AND f.total_in > 0
         GROUP BY i.script_id, o.script_id, i.height""",
     "Fee": """
         SELECT i.script_id AS src, m.script_id AS dst, i.height,
                CAST(sum(round(CAST(f.fee AS DOUBLE) * i.value / f.total_in * m.value
                               / m.coinbase_total)) AS BIGINT) AS value
-        FROM tx_in i JOIN fees f ON f.txid = i.txid JOIN miners m ON m.height = i.height
+        FROM tx_in i JOIN fees f ON f.tx = i.tx JOIN miners m ON m.height = i.height
         WHERE NOT f.excluded AND f.fee > 0 AND m.coinbase_total > 0
         GROUP BY i.script_id, m.script_id, i.height""",
     "Redeems": """
@@ -140,17 +161,13 @@ EDGES = {
     "Credits": """
         SELECT height AS src, script_id AS dst, height, CAST(sum(value) AS BIGINT) AS value
         FROM tx_out WHERE NOT coinbase GROUP BY height, script_id""",
-    "Confirms": "SELECT height AS src, txid AS dst, height FROM txs",
 }
-NODES = {
+NODES = {  # Tx and Block nodes and Confirms edges are columns of the input tables
     "Script": """
         SELECT script_id AS id, min(height) AS first_height FROM (
-            SELECT script_id, height FROM outputs UNION ALL SELECT script_id, height FROM spent) u
+            SELECT script_id, height FROM outputs UNION ALL SELECT script_id, height FROM tx_in) u
         GROUP BY script_id""",
-    "Tx": "SELECT txid AS id, height, position FROM txs",
-    "Block": "SELECT height AS id, hash, time FROM blocks",
 }
-SORT_KEYS = {"Script": ["id"], "Tx": ["height", "position"], "Block": ["id"]}
 
 
 def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
@@ -169,38 +186,46 @@ def build_graph(tables: BlockTables, utxos: pa.Table | None = None, max_inputs: 
     """
     own = engine is None
     engine = engine or DuckDBEngine(memory_limit, temp_directory)
-    engine.register("blocks", tables.blocks)
-    engine.register("txs", tables.transactions)
+    try:
+        return _build(tables, utxos, max_inputs, max_outputs, engine)
+    finally:
+        if own:
+            engine.close()
+
+
+def _build(tables: BlockTables, utxos: pa.Table | None, max_inputs: int, max_outputs: int,
+           engine: SqlEngine) -> BitcoinGraph:
     engine.register("inputs", tables.inputs)
     engine.register("outputs", tables.outputs)
     empty = SCHEMAS["utxos"].empty_table()
     engine.register("prior", utxos.select(["txid", "vout", "script_id", "value"])
                     if utxos is not None else empty)
-    engine.materialize("spent", STAGES["spent"])
-    missing = engine.query("SELECT txid, n, prev_txid, prev_vout FROM spent "
-                           "WHERE value IS NULL LIMIT 1").to_pylist()
-    if missing:
-        count = engine.query("SELECT count(*) AS n FROM spent WHERE value IS NULL")["n"][0].as_py()
-        first = missing[0]
-        raise DataError(f"{count} inputs do not resolve, e.g. input {first['n']} of tx "
-                        f"{first['txid']} spends {first['prev_txid']}:{first['prev_vout']}, which "
-                        f"is neither an output of the loaded blocks nor in the UTXO table")
     for name, query in STAGES.items():
-        if name != "spent":
-            engine.materialize(name, query.format(max_inputs=int(max_inputs),
-                                                  max_outputs=int(max_outputs)))
-    negative = engine.query("SELECT txid FROM fees WHERE fee < 0 LIMIT 1").to_pylist()
-    if negative:
-        raise DataError(f"tx {negative[0]['txid']} spends less than it pays out (negative fee)")
+        engine.materialize(name, query.format(max_inputs=int(max_inputs),
+                                              max_outputs=int(max_outputs)))
+    unresolved, negative_fee = engine.query(CHECKS).to_pylist()[0].values()
+    if unresolved:
+        count = engine.query(f"SELECT count(*) AS n FROM ({UNRESOLVED}) u")["n"][0].as_py()
+        example = engine.query(UNRESOLVED + " LIMIT 1").to_pylist()[0]
+        raise DataError(f"{count} inputs do not resolve, e.g. input "
+                        f"{example['n']} of tx {example['txid']} spends {example['prev_txid']}:"
+                        f"{example['prev_vout']}, which is neither an output of the loaded blocks "
+                        f"nor in the UTXO table")
+    txs = tables.transactions
+    if negative_fee is not None:
+        txid = txs.filter(pc.equal(txs["tx"], negative_fee))["txid"][0].as_py()
+        raise DataError(f"tx {txid} spends less than it pays out (negative fee)")
     edges = {name: _sorted(_typed(engine.query(query)), ["src", "dst", "height"])
              for name, query in EDGES.items()}
+    edges["Confirms"] = _sorted(pa.table({"src": txs["height"], "dst": txs["txid"],
+                                          "height": txs["height"]}), ["src", "dst", "height"])
     nodes = {"Coinbase": pa.table({"id": ["coinbase"]}),
-             **{name: _sorted(_typed(engine.query(query)), SORT_KEYS[name])
-                for name, query in NODES.items()}}
-    nodes["Tx"] = nodes["Tx"].drop_columns(["position"])
-    if own:
-        engine.close()
-    return BitcoinGraph(nodes=nodes, edges=edges)
+             "Script": _sorted(_typed(engine.query(NODES["Script"])), ["id"]),
+             "Tx": _sorted(txs.select(["txid", "height", "position"]), ["height", "position"])
+             .select(["txid", "height"]).rename_columns(["id", "height"]),
+             "Block": _sorted(tables.blocks.select(["height", "hash", "time"])
+                              .rename_columns(["id", "hash", "time"]), ["id"])}
+    return BitcoinGraph(nodes=nodes, edges={name: edges[name] for name in EDGE_TYPES})
 
 
 def _typed(table: pa.Table) -> pa.Table:

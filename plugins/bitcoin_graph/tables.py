@@ -1,7 +1,9 @@
 """Parsed blocks as columnar tables (pyarrow), the ETL's interchange format.
 
 One row per block, transaction, input and output; scripts are reduced to their address (or
-stable script id, see :mod:`.addresses`) here, once, so later stages join on strings.
+stable script id, see :mod:`.addresses`) here, once, so later stages join on strings. ``tx``
+numbers the transactions of one batch of tables (0, 1, ...): joins inside the batch use it
+instead of the 64-character txid, which only identifies the output an input spends.
 """
 
 from __future__ import annotations
@@ -9,24 +11,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
-from plugins.bitcoin_graph.addresses import script_address
+from plugins.bitcoin_graph.addresses import script_ids
 from plugins.bitcoin_graph.consensus import Block, coinbase_height
 
 
 SCHEMAS = {
     "blocks": pa.schema([("height", pa.int64()), ("hash", pa.string()), ("previous", pa.string()),
                          ("time", pa.int64()), ("n_tx", pa.int64())]),
-    "transactions": pa.schema([("txid", pa.string()), ("height", pa.int64()),
+    "transactions": pa.schema([("tx", pa.int64()), ("txid", pa.string()), ("height", pa.int64()),
                                ("position", pa.int64()), ("coinbase", pa.bool_()),
                                ("n_in", pa.int64()), ("n_out", pa.int64())]),
-    "inputs": pa.schema([("txid", pa.string()), ("height", pa.int64()), ("n", pa.int64()),
+    "inputs": pa.schema([("tx", pa.int64()), ("txid", pa.string()), ("height", pa.int64()),
+                         ("n", pa.int64()),
                          ("prev_txid", pa.string()), ("prev_vout", pa.int64())]),
     # Outputs a block range spends but did not create (btcd UTXO file, Core JSON prevouts).
     "utxos": pa.schema([("txid", pa.string()), ("vout", pa.int64()), ("script_id", pa.string()),
                         ("value", pa.int64())]),
-    "outputs": pa.schema([("txid", pa.string()), ("height", pa.int64()), ("vout", pa.int64()),
+    "outputs": pa.schema([("tx", pa.int64()), ("txid", pa.string()), ("height", pa.int64()),
+                          ("vout", pa.int64()),
                           ("script_id", pa.string()), ("script_type", pa.string()),
                           ("value", pa.int64()), ("coinbase", pa.bool_())]),
 }
@@ -40,52 +45,72 @@ class BlockTables:
     outputs: pa.Table
 
 
+_HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
+
+
+def hex_strings(rows: np.ndarray, reverse: bool = False) -> pa.Array:
+    """Hex of each row of a (n, k) uint8 matrix as an Arrow string column; ``reverse`` prints
+    hashes in Bitcoin's display order (internal byte order reversed)."""
+    rows = np.ascontiguousarray(rows[:, ::-1] if reverse else rows)
+    n, width = rows.shape
+    chars = np.empty((n, 2 * width), np.uint8)
+    chars[:, 0::2] = _HEX[rows >> 4]
+    chars[:, 1::2] = _HEX[rows & 15]
+    offsets = np.arange(0, 2 * width * (n + 1), 2 * width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
+
+
+def _block_tables(block: Block, height: int,
+                  first_tx: int) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
+    """One block's four tables, every column computed over the block's layout at once; its
+    transactions are numbered from ``first_tx``."""
+    layout, n_tx = block.layout, block.n_tx
+    data = np.frombuffer(block.raw, np.uint8)
+    n_in_rows, n_out_rows = len(layout.inputs), len(layout.outputs)
+    first_in = layout.tx[:, 4]
+    first_out = layout.tx[:, 5]
+    n_in = np.diff(np.append(first_in, n_in_rows))
+    n_out = np.diff(np.append(first_out, n_out_rows))
+    txids = hex_strings(block.txid_digests, reverse=True)
+    positions = np.arange(n_tx)
+    coinbase = positions == 0
+    blocks = pa.table({"height": [height], "hash": [block.hash], "previous": [block.previous],
+                       "time": [block.time], "n_tx": [n_tx]}, schema=SCHEMAS["blocks"])
+    transactions = pa.table({"tx": first_tx + positions, "txid": txids, "height": np.full(n_tx, height), "position": positions,
+                             "coinbase": coinbase, "n_in": n_in, "n_out": n_out},
+                            schema=SCHEMAS["transactions"])
+    spends = layout.inputs[n_in[0]:]  # the coinbase's input spends nothing
+    input_tx = np.repeat(positions, n_in)[n_in[0]:]
+    prevouts = data[spends[:, :1] + np.arange(32)]
+    inputs = pa.table({"tx": first_tx + input_tx, "txid": txids.take(input_tx), "height": np.full(len(spends), height),
+                       "n": np.arange(n_in[0], n_in_rows) - first_in[input_tx],
+                       "prev_txid": hex_strings(prevouts, reverse=True),
+                       "prev_vout": spends[:, 1]}, schema=SCHEMAS["inputs"])
+    output_tx = np.repeat(positions, n_out)
+    script_id, script_type = script_ids(data, layout.outputs[:, 1], layout.outputs[:, 2])
+    outputs = pa.table({"tx": first_tx + output_tx, "txid": txids.take(output_tx), "height": np.full(n_out_rows, height),
+                        "vout": np.arange(n_out_rows) - first_out[output_tx],
+                        "script_id": script_id, "script_type": script_type,
+                        "value": layout.outputs[:, 0], "coinbase": output_tx == 0},
+                       schema=SCHEMAS["outputs"])
+    return blocks, transactions, inputs, outputs
+
+
 def to_tables(blocks: Iterable[Block], first_height: int | None = None) -> BlockTables:
     """Tables of consecutive blocks. Heights come from BIP 34 coinbases, else from
     ``first_height`` counted up (blocks before BIP 34 do not state their height)."""
-    b_cols: dict[str, list] = {k: [] for k in ("height", "hash", "previous", "time", "n_tx")}
-    t_cols: dict[str, list] = {k: [] for k in ("txid", "height", "position", "coinbase",
-                                               "n_in", "n_out")}
-    i_cols: dict[str, list] = {k: [] for k in ("txid", "height", "n", "prev_txid", "prev_vout")}
-    o_cols: dict[str, list] = {k: [] for k in ("txid", "height", "vout", "script_id",
-                                               "script_type", "value", "coinbase")}
-    height = first_height
+    parts: list[tuple[pa.Table, ...]] = []
+    height, first_tx = first_height, 0
     for block in blocks:
         stated = coinbase_height(block)
         height = stated if stated is not None else height
         if height is None:
             raise ValueError(f"block {block.hash}: no BIP 34 height; pass first_height")
-        b_cols["height"].append(height)
-        b_cols["hash"].append(block.hash)
-        b_cols["previous"].append(block.previous)
-        b_cols["time"].append(block.time)
-        b_cols["n_tx"].append(len(block.transactions))
-        for position, tx in enumerate(block.transactions):
-            coinbase = position == 0
-            t_cols["txid"].append(tx.txid)
-            t_cols["height"].append(height)
-            t_cols["position"].append(position)
-            t_cols["coinbase"].append(coinbase)
-            t_cols["n_in"].append(len(tx.inputs))
-            t_cols["n_out"].append(len(tx.outputs))
-            if not coinbase:
-                for n, txin in enumerate(tx.inputs):
-                    i_cols["txid"].append(tx.txid)
-                    i_cols["height"].append(height)
-                    i_cols["n"].append(n)
-                    i_cols["prev_txid"].append(txin.prev_txid)
-                    i_cols["prev_vout"].append(txin.vout)
-            for vout, out in enumerate(tx.outputs):
-                script_id, kind = script_address(out.script)
-                o_cols["txid"].append(tx.txid)
-                o_cols["height"].append(height)
-                o_cols["vout"].append(vout)
-                o_cols["script_id"].append(script_id)
-                o_cols["script_type"].append(kind)
-                o_cols["value"].append(out.value)
-                o_cols["coinbase"].append(coinbase)
+        parts.append(_block_tables(block, height, first_tx))
         height += 1
-    return BlockTables(pa.table(b_cols, schema=SCHEMAS["blocks"]),
-                       pa.table(t_cols, schema=SCHEMAS["transactions"]),
-                       pa.table(i_cols, schema=SCHEMAS["inputs"]),
-                       pa.table(o_cols, schema=SCHEMAS["outputs"]))
+        first_tx += block.n_tx
+    names = ("blocks", "transactions", "inputs", "outputs")
+    if not parts:
+        return BlockTables(*(SCHEMAS[name].empty_table() for name in names))
+    return BlockTables(*(pa.concat_tables([part[k] for part in parts]).combine_chunks()
+                         for k in range(len(names))))

@@ -1,8 +1,9 @@
 """Output scripts to addresses: BIP 173 / 350 vectors and known mainnet addresses."""
 
+import numpy as np
 import pytest
 
-from plugins.bitcoin_graph.addresses import script_address
+from plugins.bitcoin_graph.addresses import script_address, script_ids
 
 VECTORS = [
     # genesis coinbase P2PK -> the P2PKH address of its key (Satoshi's address)
@@ -34,3 +35,19 @@ def test_scripts_without_address_get_a_stable_id():
     assert kind == "nulldata" and first.startswith("script:") and len(first) == 7 + 64
     assert script_address(op_return) == (first, kind)
     assert script_address(bytes.fromhex("51"))[1] == "nonstandard"
+
+
+def test_a_column_of_scripts_encodes_as_each_script_alone():
+    """The batch path (one compiled pass, P2PK finished with RIPEMD-160 afterwards) gives the
+    same ids and types as one script at a time, whatever the mix of script types."""
+    scripts = [bytes.fromhex(s) for s, _, _ in VECTORS] + [
+        bytes.fromhex("6a0b68656c6c6f20776f726c64"), b"", bytes.fromhex("51"),
+        bytes.fromhex("5210" + "ab" * 16),  # witness v2, 16-byte program: bech32m
+        bytes.fromhex("0015" + "cd" * 21)]  # version 0 with a 21-byte program: non-standard
+    data = np.frombuffer(b"".join(scripts), np.uint8)
+    ends = np.cumsum([len(s) for s in scripts])
+    ids, types = script_ids(data, ends - [len(s) for s in scripts], ends)
+    assert list(zip(ids.to_pylist(), types.to_pylist())) == [script_address(s) for s in scripts]
+    assert types.to_pylist()[-4:] == ["nonstandard", "nonstandard", "witness_unknown",
+                                      "nonstandard"]
+    assert ids[-2].as_py().startswith("bc1z")

@@ -96,3 +96,24 @@ def test_xor_obfuscated_blk_file(tmp_path, blocks_dir):
     plain = list(read_blocks(tmp_path / "blk00000.dat"))
     assert len(plain) == 20 and plain[0].previous == (
         "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f")  # genesis
+
+
+def test_every_truncation_and_corrupted_count_is_a_clear_error(blocks_dir):
+    """The compiled walk reads without Python's bounds checks, so it checks every length and
+    count against the bytes left: cutting the block anywhere, or inflating a count or a script
+    length to a huge value, must give DataError, never a crash or an out-of-range read."""
+    segwit = (blocks_dir / SEGWIT_2019).read_bytes()
+    for cut in range(81, len(segwit), len(segwit) // 40):  # witness stacks included
+        with pytest.raises(DataError, match="truncated or malformed"):
+            parse_block(segwit[:cut], source="cut.blk")
+    raw = bz2.decompress((blocks_dir / "277647.dat.bz2").read_bytes())[8:]
+    for cut in range(81, len(raw), 97):
+        with pytest.raises(DataError, match="truncated or malformed"):
+            parse_block(raw[:cut], source="cut.blk")
+    assert raw[80] == 213  # one-byte transaction count
+    first_tx = 81
+    huge = b"\xff" + (2**62).to_bytes(8, "little")
+    for offset in (first_tx + 4, first_tx + 4 + 1 + 36):  # input count; coinbase script length
+        corrupted = raw[:offset] + huge + raw[offset + 1:]
+        with pytest.raises(DataError, match="truncated or malformed"):
+            parse_block(corrupted, source="corrupted.blk")

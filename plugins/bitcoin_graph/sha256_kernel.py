@@ -1,0 +1,106 @@
+"""SHA-256 (FIPS 180-4) compiled with numba, for use inside the ETL's compiled kernels.
+
+The block walk and the address encoder hash thousands of short byte ranges per block (txids,
+Base58Check checksums); calling :mod:`hashlib` for each from Python costs more than the hashing
+itself, so the kernels hash in place. Tests check every function here against :mod:`hashlib`.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_K = np.array([
+    0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4, 0xAB1C5ED5,
+    0xD807AA98, 0x12835B01, 0x243185BE, 0x550C7DC3, 0x72BE5D74, 0x80DEB1FE, 0x9BDC06A7, 0xC19BF174,
+    0xE49B69C1, 0xEFBE4786, 0x0FC19DC6, 0x240CA1CC, 0x2DE92C6F, 0x4A7484AA, 0x5CB0A9DC, 0x76F988DA,
+    0x983E5152, 0xA831C66D, 0xB00327C8, 0xBF597FC7, 0xC6E00BF3, 0xD5A79147, 0x06CA6351, 0x14292967,
+    0x27B70A85, 0x2E1B2138, 0x4D2C6DFC, 0x53380D13, 0x650A7354, 0x766A0ABB, 0x81C2C92E, 0x92722C85,
+    0xA2BFE8A1, 0xA81A664B, 0xC24B8B70, 0xC76C51A3, 0xD192E819, 0xD6990624, 0xF40E3585, 0x106AA070,
+    0x19A4C116, 0x1E376C08, 0x2748774C, 0x34B0BCB5, 0x391C0CB3, 0x4ED8AA4A, 0x5B9CCA4F, 0x682E6FF3,
+    0x748F82EE, 0x78A5636F, 0x84C87814, 0x8CC70208, 0x90BEFFFA, 0xA4506CEB, 0xBEF9A3F7, 0xC67178F2,
+], dtype=np.uint32)
+_H0 = np.array([0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A,
+                0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19], dtype=np.uint32)
+
+
+_MASK = np.uint64(0xFFFFFFFF)
+
+
+@numba.njit(inline="always")
+def _rotr(x, n):
+    """Rotate a 32-bit value held in a uint64 (numba widens integer arithmetic)."""
+    return ((x >> np.uint64(n)) | (x << np.uint64(32 - n))) & _MASK
+
+
+@numba.njit(cache=True)
+def _compress(state, block, w):
+    """One 64-byte block (``block``: uint8[64]) into ``state`` (uint32[8]); ``w`` (uint64[64])
+    is scratch. Arithmetic runs in uint64 and is masked back to 32 bits."""
+    for t in range(16):
+        w[t] = ((np.uint64(block[4 * t]) << np.uint64(24)) | (np.uint64(block[4 * t + 1]) << np.uint64(16))
+                | (np.uint64(block[4 * t + 2]) << np.uint64(8)) | np.uint64(block[4 * t + 3]))
+    for t in range(16, 64):
+        s0 = _rotr(w[t - 15], 7) ^ _rotr(w[t - 15], 18) ^ (w[t - 15] >> np.uint64(3))
+        s1 = _rotr(w[t - 2], 17) ^ _rotr(w[t - 2], 19) ^ (w[t - 2] >> np.uint64(10))
+        w[t] = (w[t - 16] + s0 + w[t - 7] + s1) & _MASK
+    a, b, c, d = np.uint64(state[0]), np.uint64(state[1]), np.uint64(state[2]), np.uint64(state[3])
+    e, f, g, h = np.uint64(state[4]), np.uint64(state[5]), np.uint64(state[6]), np.uint64(state[7])
+    for t in range(64):
+        choose = (e & f) ^ (~e & g & _MASK)
+        t1 = (h + (_rotr(e, 6) ^ _rotr(e, 11) ^ _rotr(e, 25)) + choose + np.uint64(_K[t]) + w[t]) & _MASK
+        t2 = ((_rotr(a, 2) ^ _rotr(a, 13) ^ _rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) & _MASK
+        h, g, f, e, d, c, b, a = g, f, e, (d + t1) & _MASK, c, b, a, (t1 + t2) & _MASK
+    state[0] = np.uint32((np.uint64(state[0]) + a) & _MASK)
+    state[1] = np.uint32((np.uint64(state[1]) + b) & _MASK)
+    state[2] = np.uint32((np.uint64(state[2]) + c) & _MASK)
+    state[3] = np.uint32((np.uint64(state[3]) + d) & _MASK)
+    state[4] = np.uint32((np.uint64(state[4]) + e) & _MASK)
+    state[5] = np.uint32((np.uint64(state[5]) + f) & _MASK)
+    state[6] = np.uint32((np.uint64(state[6]) + g) & _MASK)
+    state[7] = np.uint32((np.uint64(state[7]) + h) & _MASK)
+
+
+@numba.njit(cache=True)
+def new_scratch():
+    """Work arrays for the hash functions below (message block, schedule, state, first digest).
+    A kernel allocates one set and reuses it for every hash: allocating per hash would cost
+    more than the hashing of a 21-byte address payload."""
+    return (np.empty(64, np.uint8), np.empty(64, np.uint64), np.empty(8, np.uint32),
+            np.empty(32, np.uint8))
+
+
+@numba.njit(cache=True)
+def sha256_into(data, start, end, out, out_pos, scratch):
+    """SHA-256 of ``data[start:end]``, written as 32 bytes at ``out[out_pos:]``."""
+    block, w, state, _ = scratch
+    state[:] = _H0
+    fill = 0
+    for i in range(start, end):
+        block[fill] = data[i]
+        fill += 1
+        if fill == 64:
+            _compress(state, block, w)
+            fill = 0
+    block[fill] = 0x80
+    fill += 1
+    if fill > 56:
+        block[fill:] = 0
+        _compress(state, block, w)
+        fill = 0
+    block[fill:56] = 0
+    bits = np.uint64(end - start) * np.uint64(8)
+    for i in range(8):
+        block[63 - i] = np.uint8((bits >> np.uint64(8 * i)) & np.uint64(0xFF))
+    _compress(state, block, w)
+    for i in range(8):
+        for j in range(4):
+            out[out_pos + 4 * i + j] = np.uint8((np.uint64(state[i]) >> np.uint64(24 - 8 * j)) & np.uint64(0xFF))
+
+
+@numba.njit(cache=True)
+def double_sha256_into(data, start, end, out, out_pos, scratch):
+    """SHA-256(SHA-256(``data[start:end]``)): Bitcoin's checksum hash."""
+    first = scratch[3]
+    sha256_into(data, start, end, first, 0, scratch)
+    sha256_into(first, 0, 32, out, out_pos, scratch)
