@@ -92,3 +92,10 @@ def test_leaderboard_command_aggregates_directories(tmp_path):
                                                "leaderboard.html"}
     empty = run_cli(["leaderboard", str(tmp_path / "empty")], tmp_path)
     assert empty.returncode == 2 and "no such file or directory" in empty.stderr
+
+
+def test_the_console_line_names_the_method_not_only_its_model(tmp_path):
+    """``method=abgrl`` runs the Random Forest on TxGraph features: the line says rf_txgraph."""
+    done = run_cli(["run", "method=abgrl", *SWEEP], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "/ rf_txgraph seed 0: macro-F1" in done.stdout
