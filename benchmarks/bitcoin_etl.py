@@ -12,8 +12,9 @@ inputs (one row per spent outpoint, so the join does the real work).
 
 Times are this process's CPU seconds (every stage runs on one thread, so that is one core's
 time, and other work on the machine moves it little): the median over rounds that each run
-every stage once. Wall seconds are printed beside them. Ratios are against the peer, run in the
-same process and the same rounds; peak RSS is reported. The last lines extrapolate to
+every stage once. Wall seconds are printed beside them. "vs peer" is the median over rounds of
+the peer's time over the stage's in that round (same process, same round); peak RSS is
+reported. The last lines extrapolate to
 Bitcoin's ~1.1 billion transactions up to block 863,000 on 16 cores, assuming throughput per
 transaction like this block's and one independent block range per core.
 """
@@ -38,10 +39,14 @@ BLOCK = ("bitcoin_blocks/block-0000000000000000001602407ac49862a7bca9d00f7f402db
 CHAIN_TRANSACTIONS = 1.1e9  # mainnet transactions up to block ~863,000
 
 
-def _interleaved(stages: dict, rounds: int) -> dict[str, tuple[float, float]]:
-    """Median (CPU seconds, wall seconds) per call of each stage. Every round runs each stage
-    once, so a machine whose speed drifts (other tenants, frequency) moves peer and ETL alike;
-    one warm-up round first (numba loads its kernels)."""
+PEER = "python-bitcoinlib CBlock.deserialize (peer)"
+
+
+def _interleaved(stages: dict, rounds: int) -> dict[str, tuple[float, float, float]]:
+    """Per stage: median CPU seconds per call, median wall seconds, and the median over rounds
+    of the peer's CPU time divided by the stage's in the same round. Every round runs each stage
+    once, so a machine whose speed drifts (other tenants, frequency) moves both sides of each
+    ratio alike; one warm-up round first (numba loads its kernels)."""
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in stages}
     for round_ in range(rounds + 1):
         for name, function in stages.items():
@@ -49,7 +54,9 @@ def _interleaved(stages: dict, rounds: int) -> dict[str, tuple[float, float]]:
             function()
             if round_:
                 samples[name].append((time.process_time() - cpu, time.perf_counter() - wall))
-    return {name: (statistics.median(c for c, _ in runs), statistics.median(w for _, w in runs))
+    peer = [c for c, _ in samples[PEER]]
+    return {name: (statistics.median(c for c, _ in runs), statistics.median(w for _, w in runs),
+                   statistics.median(p / c for p, (c, _) in zip(peer, runs)))
             for name, runs in samples.items()}
 
 
@@ -77,21 +84,20 @@ def main() -> None:
 
     with PeakMemorySampler() as memory:
         stages = _interleaved({
-            "python-bitcoinlib CBlock.deserialize (peer)": lambda: CBlock.deserialize(raw),
+            PEER: lambda: CBlock.deserialize(raw),
             "parse (txids, merkle check)": lambda: parse_block(raw),
             "parse -> tables (addresses)": lambda: to_tables([parse_block(raw)]),
             "parse -> resolve -> edges (whole ETL)":
                 lambda: build_graph(to_tables([parse_block(raw)]), prior, engine=engine),
         }, args.rounds)
-    peer = stages["python-bitcoinlib CBlock.deserialize (peer)"][0]
     print(f"block: {n_tx:,} transactions, {inputs.num_rows:,} inputs, {edges:,} edges; "
           f"one core; peak RSS {memory.peak_mb:.0f} MB")
     print(f"{'stage':45s} {'cpu s/block':>11s} {'blocks/s':>9s} {'edges/s':>10s} "
           f"{'vs peer':>8s} {'wall s/block':>12s}")
-    for name, (seconds, wall) in stages.items():
+    for name, (seconds, wall, ratio) in stages.items():
         edge_rate = f"{edges / seconds:,.0f}" if "edges" in name else "-"
         print(f"{name:45s} {seconds:11.4f} {1 / seconds:9.2f} {edge_rate:>10s} "
-              f"{peer / seconds:7.2f}x {wall:12.4f}")
+              f"{ratio:7.2f}x {wall:12.4f}")
     whole = stages["parse -> resolve -> edges (whole ETL)"][0]
     per_tx = whole / n_tx
     hours = CHAIN_TRANSACTIONS * per_tx / 16 / 3600

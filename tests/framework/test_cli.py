@@ -67,6 +67,20 @@ def test_two_by_two_multirun_writes_four_results_and_a_leaderboard(tmp_path, lau
     assert "macro_f1" in done.stdout
 
 
+def test_ray_launcher_runs_a_sweep_on_a_local_ray_cluster(tmp_path):
+    """Ray's launcher (``pip install "chainsleuth[ray]"``). CI does not install Ray (a large
+    download and a local cluster per run), so this runs where a developer has the extra."""
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    sweep = tmp_path / "sweep"
+    done = run_cli(["run", "-m", "model=lr,dt", "seed=0,1", f"hydra.sweep.dir={sweep}",
+                    "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2", *SWEEP],
+                   tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(results(sweep)) == 4
+    board = Leaderboard.from_dirs([sweep])
+    assert sorted(board.table["model"]) == ["dt", "lr"] and set(board.table["n"]) == {2}
+
+
 def test_resume_skips_finished_jobs_of_an_interrupted_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     base = ["run", "-m", "model=lr,dt", f"hydra.sweep.dir={sweep}", "resume=true", *SWEEP]
