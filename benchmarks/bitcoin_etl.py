@@ -13,8 +13,9 @@ inputs (one row per spent outpoint, so the join does the real work).
 Times are this process's CPU seconds (every stage runs on one thread, so that is one core's
 time, and other work on the machine moves it little): the median over rounds that each run
 every stage once. Wall seconds are printed beside them. "vs peer" is the median over rounds of
-the peer's time over the stage's in that round (same process, same round); peak RSS is
-reported. The last lines extrapolate to
+the peer's time over the stage's in that round (a paired measure: same process, same round);
+"(medians)" is the ratio of the two medians, which a machine whose speed swings within the run
+pulls apart from it. Peak RSS is reported. The last lines extrapolate to
 Bitcoin's ~1.1 billion transactions up to block 863,000 on 16 cores, assuming throughput per
 transaction like this block's and one independent block range per core.
 """
@@ -92,12 +93,13 @@ def main() -> None:
         }, args.rounds)
     print(f"block: {n_tx:,} transactions, {inputs.num_rows:,} inputs, {edges:,} edges; "
           f"one core; peak RSS {memory.peak_mb:.0f} MB")
+    peer = stages[PEER][0]
     print(f"{'stage':45s} {'cpu s/block':>11s} {'blocks/s':>9s} {'edges/s':>10s} "
-          f"{'vs peer':>8s} {'wall s/block':>12s}")
+          f"{'vs peer':>8s} {'(medians)':>9s} {'wall s/block':>12s}")
     for name, (seconds, wall, ratio) in stages.items():
         edge_rate = f"{edges / seconds:,.0f}" if "edges" in name else "-"
         print(f"{name:45s} {seconds:11.4f} {1 / seconds:9.2f} {edge_rate:>10s} "
-              f"{ratio:7.2f}x {wall:12.4f}")
+              f"{ratio:7.2f}x {peer / seconds:8.2f}x {wall:12.4f}")
     whole = stages["parse -> resolve -> edges (whole ETL)"][0]
     per_tx = whole / n_tx
     hours = CHAIN_TRANSACTIONS * per_tx / 16 / 3600
