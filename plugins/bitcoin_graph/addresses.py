@@ -13,6 +13,7 @@ compiled (numba) pass; :func:`script_address` is the same code for one script.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import numba
 import numpy as np
@@ -203,8 +204,14 @@ def script_ids(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[
     return ids, types.cast(pa.string())
 
 
+def script_ids_of(scripts: Sequence[bytes]) -> tuple[pa.Array, pa.Array]:
+    """:func:`script_ids` of separate scripts (UTXO entries, JSON prevouts), in one pass."""
+    ends = np.cumsum([len(script) for script in scripts], dtype=np.int64)
+    starts = ends - np.array([len(script) for script in scripts], dtype=np.int64)
+    return script_ids(np.frombuffer(b"".join(scripts), np.uint8), starts, ends)
+
+
 def script_address(script: bytes) -> tuple[str, str]:
     """(address or stable id, Core's script type name) of one script."""
-    data = np.frombuffer(script, np.uint8)
-    ids, types = script_ids(data, np.zeros(1, np.int64), np.full(1, len(script), np.int64))
+    ids, types = script_ids_of([script])
     return ids[0].as_py(), types[0].as_py()

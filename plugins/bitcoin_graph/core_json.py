@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from framework.errors import DataError
-from plugins.bitcoin_graph.addresses import script_address
+from plugins.bitcoin_graph.addresses import script_ids_of
 from plugins.bitcoin_graph.consensus import Block, parse_block
 from plugins.bitcoin_graph.tables import SCHEMAS, BlockTables, to_tables
 
@@ -66,7 +66,7 @@ def block_from_json(block: dict[str, Any], source: str = "JSON block") -> Block:
 
 def prevout_utxos(blocks: Iterable[dict[str, Any]]) -> pa.Table:
     """The outputs that verbosity-3 inputs spend (``prevout``), as a UTXO table."""
-    columns: dict[str, list] = {"txid": [], "vout": [], "script_id": [], "value": []}
+    columns: dict[str, list] = {"txid": [], "vout": [], "script": [], "value": []}
     for block in blocks:
         for tx in block["tx"]:
             for txin in tx.get("vin", []):
@@ -76,8 +76,9 @@ def prevout_utxos(blocks: Iterable[dict[str, Any]]) -> pa.Table:
                 script = bytes.fromhex(prevout["scriptPubKey"]["hex"])
                 columns["txid"].append(txin["txid"])
                 columns["vout"].append(int(txin["vout"]))
-                columns["script_id"].append(script_address(script)[0])
+                columns["script"].append(script)
                 columns["value"].append(int(Decimal(str(prevout["value"])) * 100_000_000))
+    columns["script_id"] = script_ids_of(columns.pop("script"))[0]
     return pa.table(columns, schema=SCHEMAS["utxos"])
 
 

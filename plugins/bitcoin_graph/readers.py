@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from framework.errors import DataError
-from plugins.bitcoin_graph.addresses import script_address
+from plugins.bitcoin_graph.addresses import script_ids_of
 from plugins.bitcoin_graph.consensus import Block, parse_block
 from plugins.bitcoin_graph.tables import SCHEMAS
 
@@ -145,7 +145,7 @@ def read_btcd_utxos(path: Path) -> dict[tuple[str, int], tuple[int, bytes, int, 
 
 def utxo_table(entries: dict[tuple[str, int], tuple[int, bytes, int, bool]]) -> pa.Table:
     """The UTXO table :func:`.graph.build_graph` resolves against, from read UTXO entries."""
+    script_id, _ = script_ids_of([v[1] for v in entries.values()])
     return pa.table({"txid": [k[0] for k in entries], "vout": [k[1] for k in entries],
-                     "script_id": [script_address(v[1])[0] for v in entries.values()],
-                     "value": [v[0] for v in entries.values()]},
+                     "script_id": script_id, "value": [v[0] for v in entries.values()]},
                     schema=SCHEMAS["utxos"])
