@@ -1,9 +1,9 @@
 """Forest Fire sampling throughput on a large simulated Bitcoin graph, and how cost scales.
 
-    python benchmarks/forest_fire.py [--days 180] [--wallets 9000] [--sizes 1000,10000,100000]
+    python benchmarks/forest_fire.py [--days 200] [--wallets 9000] [--sizes 1000,10000,100000]
 
 Builds the EBA graph of a chain simulator economy (SYNTHETIC; ``--days`` x ``--wallets`` sets its
-size; the defaults give 9.4 million edges, 8.6 GB peak RSS, about 8 minutes) through the real
+size; the defaults give 10.5 million edges, 8.2 GB peak RSS, about 9 minutes) through the real
 ETL (Core JSON -> tables -> DuckDB), indexes it once (:class:`plugins.bitcoin_graph.sampling.GraphIndex`), and burns
 samples of each size, reporting sampled nodes and induced edges per second. The peer run is the
 same sampler on the graph of the first tenth of the blocks: if the cost grows with the sample
@@ -39,7 +39,7 @@ def _sample(index: GraphIndex, size: int, seed: int = 0) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=180)
+    parser.add_argument("--days", type=int, default=200)
     parser.add_argument("--wallets", type=int, default=9000)
     parser.add_argument("--sizes", default="1000,10000,100000")
     args = parser.parse_args()
