@@ -32,7 +32,7 @@ import yaml
 
 from framework.errors import ConfigError, DataError
 from framework.leaderboard import Leaderboard
-from framework.results import write_atomic
+from framework.results import atomic_output, write_atomic
 
 
 @dataclass
@@ -215,9 +215,8 @@ def write_report(study_file: Path, sources: list[Path], out: Path,
     table = compare(board, spec)
     out.mkdir(parents=True, exist_ok=True)
     for name, png in figures(board, spec, table).items():
-        tmp = out / f".{name}.tmp"
-        tmp.write_bytes(png)
-        tmp.replace(out / name)
+        with atomic_output(out / name) as tmp:
+            tmp.write_bytes(png)
     write_atomic(out / "comparison.csv", table.to_csv(index=False))
     further = [(other, compare(board, other)) for other in spec.further()]
     for other, other_table in further:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from framework.results import write_atomic
+from framework.results import atomic_output, write_atomic
 from plugins.bitcoin_graph.graph import BitcoinGraph
 
 NODE_HEADERS = {
@@ -35,9 +35,8 @@ def _write_tsv(table: pa.Table, path: Path) -> None:
     buffer = io.BytesIO()
     pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(
         include_header=False, delimiter="\t", quoting_style="none"))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
 
 
 def export_tsv(graph: BitcoinGraph, out: Path) -> str:

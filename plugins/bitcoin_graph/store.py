@@ -25,17 +25,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from framework.errors import DataError
-from framework.results import write_atomic
+from framework.results import atomic_output, write_atomic
 from plugins.bitcoin_graph.graph import EDGE_TYPES, NODE_TYPES, BitcoinGraph, build_graph
-from plugins.bitcoin_graph.tables import BlockTables
+from plugins.bitcoin_graph.tables import SCHEMAS, BlockTables
 
 UTXO_COLUMNS = ("txid", "vout", "script_id", "value")
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+    with atomic_output(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 class GraphStore:
@@ -108,9 +107,7 @@ class GraphStore:
     def _next_utxos(self, tables: BlockTables) -> pa.Table:
         con = duckdb.connect()
         prior = self.utxos()
-        con.register("prior", prior if prior is not None else pa.table(
-            {"txid": pa.array([], pa.string()), "vout": pa.array([], pa.int64()),
-             "script_id": pa.array([], pa.string()), "value": pa.array([], pa.int64())}))
+        con.register("prior", prior if prior is not None else SCHEMAS["utxos"].empty_table())
         con.register("outputs", tables.outputs)
         con.register("inputs", tables.inputs)
         return con.sql("""

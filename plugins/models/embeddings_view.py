@@ -17,6 +17,7 @@ import numpy as np
 from framework.errors import ConfigError
 from framework.hookspecs import hookimpl
 from framework.interfaces import Command
+from framework.results import atomic_output
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -83,10 +84,8 @@ def _run(args: argparse.Namespace) -> int:
     title = (f"{cfg.model.name} on {job.data.name} ({origin}), {len(rows)} test rows, "
              f"augmentation={cfg.augmentation.name}, seed {seed}")
     png = draw(_tsne(before, seed), _tsne(after, seed), task.y[rows], task.class_names, title)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(f".{args.out.name}.tmp")
-    tmp.write_bytes(png)
-    tmp.replace(args.out)
+    with atomic_output(args.out) as tmp:
+        tmp.write_bytes(png)
     print(f"wrote {args.out} ({title})")
     return 0
 
