@@ -33,8 +33,21 @@ def test_build_stats_and_tsv_export(tmp_path):
     assert "'Block': 255" in db.stdout
 
 
-def test_verify_reports_the_rejected_fixture(tmp_path):
+def test_verify_accepts_both_real_blocks(tmp_path):
     done = run_cli(["graph", "verify", str(BLOCKS / "277647.dat.bz2"),
                     str(BLOCKS / "block413567.raw")], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "height 277647 213 txs" in done.stdout
+    assert "height 413567 1557 txs (0 segwit) merkle root ok" in done.stdout
+    assert "rejected:" not in done.stdout
+
+
+def test_verify_reports_a_tampered_block(tmp_path):
+    raw = bytearray((BLOCKS / "block413567.raw").read_bytes())
+    raw[-10] ^= 0xFF  # inside the last transaction: its txid, hence the merkle root, changes
+    tampered = tmp_path / "tampered.raw"
+    tampered.write_bytes(bytes(raw))
+    done = run_cli(["graph", "verify", str(BLOCKS / "277647.dat.bz2"), str(tampered)], tmp_path)
     assert done.returncode == 1
     assert "height 277647 213 txs" in done.stdout and "rejected:" in done.stdout
+    assert "merkle root" in done.stdout

@@ -1,6 +1,7 @@
 """Block parsing on real mainnet fixtures: txids, merkle roots, fees, input resolution."""
 
 import bz2
+import hashlib
 
 import pytest
 
@@ -63,15 +64,15 @@ def test_blocks_1_to_255_chain_and_every_input_resolves(blocks_dir):
     assert spends >= 7  # block 170 holds the first peer-to-peer payment
 
 
-def test_block_413567_fixture_is_rejected_for_its_merkle_root(blocks_dir):
-    """Measured: this copy's transactions hash to 2392e47b..., not the header's 64a50c64...
-    (python-bitcoinlib's calc_merkle_root gives the same 2392e47b...). Everything else checks:
-    1,557 txs, 4,887 inputs of which 287 spend outputs of the same block, and the script tallies
-    Bitcoin Core's bench asserts for block 413567 (2,841 P2PKH, 737 P2SH, 3 OP_RETURN)."""
+def test_block_413567_is_cores_original_and_verifies(blocks_dir):
+    """The shared copy is now Bitcoin Core's bench file (MD5 d10997f5...): its 1,557 txids hash
+    to the header's merkle root 64a50c64... (an earlier copy from a fork hashed to 2392e47b...
+    and was rightly rejected). 4,887 inputs, 287 of them spending outputs of the same block."""
     path = blocks_dir / "block413567.raw"
-    with pytest.raises(DataError, match="merkle root 64a50c649fc8.* does not match .*2392e47b"):
-        list(read_blocks(path))
-    block = parse_block(path.read_bytes(), check_merkle=False)
+    assert hashlib.md5(path.read_bytes()).hexdigest() == "d10997f56df8cf38a27b7aa86634f817"
+    (block,) = read_blocks(path)
+    assert block.merkle_root.startswith("64a50c649fc8")
+    assert coinbase_height(block) == 413567
     txids = {t.txid for t in block.transactions}
     inputs = [i for t in block.transactions for i in t.inputs]
     assert len(block.transactions) == 1557 and len(inputs) == 4887
