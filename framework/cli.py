@@ -49,11 +49,16 @@ def _dispatch(argv: list[str]) -> int:
     board = sub.add_parser("leaderboard", help="aggregate result.json files into mean +- std")
     board.add_argument("dirs", nargs="+", type=Path, help="run or sweep directories")
     board.add_argument("--out", type=Path, default=None,
-                       help="write leaderboard.{csv,md,html} here (default: the first DIR)")
+                       help="write leaderboard.{csv,md,html} and runs.csv here (default: the "
+                            "first DIR)")
+    board.add_argument("--metric", default="macro_f1",
+                       help="rank by this metric (macro_f1, balanced_accuracy, mcc, roc_auc, "
+                            "pr_auc, f1, ...)")
 
     report = sub.add_parser("report", help="a study's leaderboard beside the paper's numbers")
     report.add_argument("study", type=Path, help="the study's study.yaml")
-    report.add_argument("dirs", nargs="+", type=Path, help="the study's sweep directories")
+    report.add_argument("dirs", nargs="+", type=Path,
+                        help="the study's sweep directories and/or runs.csv files")
     report.add_argument("--out", type=Path, default=None,
                         help="report directory (default: the study file's folder)")
     report.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
@@ -65,6 +70,9 @@ def _dispatch(argv: list[str]) -> int:
     study.add_argument("--jobs", type=int, default=2, help="joblib workers (1: sequential)")
     study.add_argument("--out", type=Path, default=None,
                        help="sweep directory root (default: outputs/studies/<name>)")
+    study.add_argument("--resume-from", type=Path, default=None, metavar="RUNS_CSV",
+                       help="skip the jobs a committed runs.csv of this study holds (e.g. "
+                            "experiments/<name>/runs.csv)")
     study.add_argument("overrides", nargs="*", help="extra overrides for every sweep")
 
     for name, (command, provider) in sorted(manager.commands.items()):
@@ -80,12 +88,12 @@ def _dispatch(argv: list[str]) -> int:
     if args.command == "plugins":
         return _list_plugins(as_json=args.json)
     if args.command == "leaderboard":
-        return _leaderboard(args.dirs, args.out)
+        return _leaderboard(args.dirs, args.out, args.metric)
     if args.command == "study":
         from framework.study import run_study
 
         out = args.out or Path("outputs") / "studies" / args.study.parent.name
-        run_study(args.study, args.profile, out, args.jobs, args.overrides)
+        run_study(args.study, args.profile, out, args.jobs, args.overrides, args.resume_from)
         return 0
     if args.command == "report":
         from framework.report import write_report
@@ -115,14 +123,14 @@ def _list_plugins(as_json: bool) -> int:
     return 0
 
 
-def _leaderboard(dirs: list[Path], out: Path | None) -> int:
+def _leaderboard(dirs: list[Path], out: Path | None, metric: str) -> int:
     from framework.leaderboard import Leaderboard
 
-    board = Leaderboard.from_dirs(dirs)
+    board = Leaderboard.from_dirs(dirs, metric=metric)
     print(board.to_text())
     target = out or (dirs[0] if dirs[0].is_dir() else dirs[0].parent)
     paths = board.write(target)
-    print(f"\nwrote {paths['csv']}, {paths['md']}, {paths['html']}")
+    print(f"\nwrote {paths['csv']}, {paths['md']}, {paths['html']}, {paths['runs']}")
     return 0
 
 

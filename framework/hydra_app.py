@@ -88,7 +88,8 @@ class SweepLeaderboard(Callback):
         print("\n" + board.to_text())
         if (board.runs["origin"] == "synthetic").any():
             print("(origin = synthetic: numbers computed on generated data, not on a real chain)")
-        print(f"\n[chainsleuth] leaderboard: {paths['md']} | {paths['html']} | {paths['csv']}")
+        print(f"\n[chainsleuth] leaderboard: {paths['md']} | {paths['html']} | {paths['csv']} | "
+              f"per job: {paths['runs']}")
         if JobOutcomes.failed:
             print(f"[chainsleuth] {JobOutcomes.failed} job(s) failed; see 'Failed jobs' in "
                   f"{paths['html']}")

@@ -1,10 +1,16 @@
 """Aggregate result records into mean +- std over seeds, per comparable cell.
 
-A cell is (dataset, scenario, setting, model, variant), where *variant* is every
-command-line override of the job except those that pick the cell's other coordinates or the
-seed: sweeping ``model.max_depth=3,6`` yields two rows, sweeping ``seed=0,1,2`` yields three
-samples of one row. Standard deviations are sample standard deviations (ddof=1); a cell with one
-seed has no spread and shows ``n=1``. Failed jobs are counted, never averaged.
+A cell is (dataset, scenario, setting, method, variant), stored in each record when its job
+ran (:class:`framework.record.Cell`): sweeping ``model.max_depth=3,6`` yields two rows, sweeping
+``seed=0,1,2`` yields three samples of one row. Standard deviations are sample standard
+deviations (ddof=1); a cell with one seed has no spread and shows ``n=1``. Failed jobs are
+counted, never averaged.
+
+Beside the methods, every leaderboard shows the **reference rows** each job scored on its own
+split (``ref:majority``, ``ref:stratified``, ``ref:probe``; see :mod:`framework.references`),
+and opens with a warning when the best single-feature probe comes within
+:data:`SHORTCUT_MARGIN` of the best method. Binary cells always show ``constant_f1`` (the F1 of
+predicting "malicious" for everything) next to F1.
 """
 
 from __future__ import annotations
@@ -21,11 +27,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from framework.errors import DataError
+from framework.errors import ConfigError, DataError
+from framework.metrics import SCALAR_METRICS
+from framework.record import Cell, variant_of  # noqa: F401  (variant_of: public re-export)
 from framework.results import find_results, read_result, write_atomic
+from framework.runs import CELL_KEYS, RUNS_FILE, overrides_cell, read_runs
 
-KEYS = ["dataset", "scenario", "setting", "model", "variant"]
-METRICS = ["macro_f1", "accuracy", "macro_precision", "macro_recall", "f1", "roc_auc", "pr_auc"]
+KEYS = CELL_KEYS
+METRICS = list(SCALAR_METRICS)
+REFERENCE_PREFIX = "ref:"
+# A probe this close to the best method (in the ranking metric) is reported as a shortcut.
+SHORTCUT_MARGIN = 0.05
 # Per-slice accuracy (e.g. zero-shot's unseen class, where it is that class's recall) becomes a
 # column "<slice>_slice_accuracy" for the slices the records have.
 SLICE_SUFFIX = "_slice_accuracy"
@@ -34,109 +46,150 @@ SLICE_SUFFIX = "_slice_accuracy"
 def metric_names(runs: pd.DataFrame) -> list[str]:
     """The standard metrics plus the slice accuracies present in ``runs``."""
     return METRICS + sorted(c for c in runs.columns if c.endswith(SLICE_SUFFIX))
-# Overrides that pick a cell's coordinates (or change nothing scientific) are not a variant.
-# Scenario parameters form the ``setting`` column and dataset parameters the ``dataset`` label.
-_COORDINATE_KEYS = frozenset({"seed", "dataset", "model", "scenario", "logger", "resume", "study",
-                              "experiment", "method"})
-_NON_VARIANT_PREFIXES = ("hydra.", "paths.", "trainer.", "logger.", "scenario.", "dataset.",
-                         "target_dataset.", "dataset@target_dataset")
 
 
-def variant_of(overrides: Iterable[str]) -> str:
-    kept = []
-    for override in overrides:
-        key = override.lstrip("+~").split("=", 1)[0]
-        if key in _COORDINATE_KEYS or key.startswith(_NON_VARIANT_PREFIXES):
-            continue
-        kept.append(override)
-    return " ".join(sorted(kept)) or "-"
+def check_metric(metric: str, runs: pd.DataFrame) -> str:
+    """``metric`` if the runs can rank by it, else a :class:`ConfigError` listing the choices."""
+    known = metric_names(runs)
+    if metric not in known:
+        raise ConfigError(f"unknown metric '{metric}'; choose one of: {', '.join(known)}")
+    return metric
 
 
-def dataset_label(name: str | None, overrides: Iterable[str]) -> str | None:
-    """The dataset name, plus its overridden parameters: different data never share a cell."""
-    params = sorted(o.lstrip("+~") for o in overrides
-                    if o.lstrip("+~").startswith(("dataset.", "target_dataset.")))
-    params = [p[len("dataset."):] if p.startswith("dataset.") else p for p in params]
-    return f"{name}[{','.join(params)}]" if params else name
-
-
-def _dataset_name(record: dict[str, Any]) -> str | None:
-    summary = record.get("dataset") or {}
-    if summary.get("name"):
-        return summary["name"]
-    config = record.get("config", {})
-    source = config.get("dataset", {}).get("name")
-    target = (config.get("target_dataset") or {}).get("name")
-    return f"{source}->{target}" if target else source
-
-
-def setting_label(scenario: dict[str, Any]) -> str:
-    """The scenario's parameters, from the config, so failed jobs land in their cell too."""
-    return ",".join(f"{k}={v}" for k, v in sorted(scenario.items()) if k != "name") or "-"
-
-
-def record_row(record: dict[str, Any], source: Path | None = None) -> dict[str, Any]:
-    config = record.get("config", {})
+def record_rows(record: dict[str, Any], source: Path | None = None) -> list[dict[str, Any]]:
+    """The job's row, plus one row per reference classifier it scored on its split."""
+    cell = Cell.of_record(record)
     dataset = record.get("dataset") or {}
-    task = record.get("task") or {}
     metrics = record.get("metrics") or {}
-    overrides = record.get("job", {}).get("overrides", [])
-    row = {
-        "dataset": dataset_label(_dataset_name(record), overrides),
-        "origin": (dataset.get("provenance") or {}).get("origin", "?"),
-        "scenario": task.get("name") or config.get("scenario", {}).get("name"),
-        "setting": setting_label(config.get("scenario", {})),
-        "model": config.get("method_name") or config.get("model", {}).get("name"),
-        "variant": variant_of(overrides),
+    job = record.get("job") or {}
+    config = record.get("config") or {}
+    common = {
+        "dataset": cell.dataset, "scenario": cell.scenario, "setting": cell.setting,
         "seed": record.get("seed"),
-        "status": record.get("status"),
-        "error": (record.get("error") or {}).get("message"),
-        "fit_s": (record.get("timings") or {}).get("fit_s"),
-        "peak_memory_mb": record.get("peak_memory_mb"),
+        "origin": (dataset.get("provenance") or {}).get("origin", "?"),
+        "study": record.get("study") or config.get("study"),
         "git_commit": (record.get("code_version") or {}).get("git_commit"),
         "source": str(source) if source else None,
     }
+    row = {**common, "method": cell.method, "variant": cell.variant, "kind": "method",
+           "status": record.get("status"),
+           "error": (record.get("error") or {}).get("message"),
+           "fit_s": (record.get("timings") or {}).get("fit_s"),
+           "cpu_s": (record.get("timings") or {}).get("cpu_s"),
+           "peak_memory_mb": record.get("peak_memory_mb"),
+           "overrides": overrides_cell(job.get("overrides") or []),
+           "config_hash": record.get("config_hash"), "probe_feature": None}
     for metric in METRICS:
         row[metric] = metrics.get(metric)
     for name, values in (metrics.get("slices") or {}).items():
         row[f"{name}{SLICE_SUFFIX}"] = (values or {}).get("accuracy")
-    return row
+    rows = [row]
+    if record.get("status") == "ok":
+        for name, scores in (record.get("references") or {}).items():
+            ref = {**common, "method": f"{REFERENCE_PREFIX}{name}", "variant": "-",
+                   "kind": "reference", "status": "ok", "error": None, "fit_s": None,
+                   "cpu_s": None,
+                   "peak_memory_mb": None, "overrides": None, "config_hash": None,
+                   "probe_feature": scores.get("feature")}
+            ref.update({m: scores.get(m) for m in METRICS})
+            for name, values in (scores.get("slices") or {}).items():
+                ref[f"{name}{SLICE_SUFFIX}"] = (values or {}).get("accuracy")
+            rows.append(ref)
+    return rows
 
 
 @dataclass
 class Leaderboard:
+    """Per-job rows (``runs``) and their per-cell aggregate (``table``), ranked by ``metric``."""
+
     runs: pd.DataFrame
     table: pd.DataFrame
+    metric: str = "macro_f1"
 
     @classmethod
-    def from_records(cls, records: Iterable[tuple[dict[str, Any], Path | None]]) -> Leaderboard:
-        rows = [record_row(r, p) for r, p in records]
-        if not rows:
+    def from_runs(cls, runs: pd.DataFrame, metric: str = "macro_f1") -> Leaderboard:
+        """From per-job rows (a ``runs.csv`` or several, concatenated). A job present twice
+        (same cell and seed, e.g. two sweeps over the same seeds) is kept once, the latest
+        successful one, so merging never double-counts a seed."""
+        if runs.empty:
             raise DataError("no result records found; point the leaderboard at a run or sweep "
                             "directory (e.g. outputs/multiruns/<time>)")
-        runs = pd.DataFrame(rows)
-        for metric in metric_names(runs) + ["fit_s", "peak_memory_mb"]:
-            runs[metric] = pd.to_numeric(runs[metric], errors="coerce")
-        return cls(runs=runs, table=_aggregate(runs))
+        runs = runs.copy()
+        for column in ("probe_feature", "error", "study", "overrides", "config_hash"):
+            if column not in runs:
+                runs[column] = None
+        for m in metric_names(runs) + ["fit_s", "cpu_s", "peak_memory_mb", "seed"]:
+            if m not in runs:
+                runs[m] = np.nan
+            runs[m] = pd.to_numeric(runs[m], errors="coerce")
+        runs["_ok"] = runs["status"] == "ok"
+        runs = (runs.sort_values("_ok", kind="stable")
+                .drop_duplicates(subset=[*KEYS, "seed"], keep="last")
+                .drop(columns="_ok").sort_values([*KEYS, "seed"], ignore_index=True))
+        metric = check_metric(metric, runs)
+        return cls(runs=runs, table=_aggregate(runs, metric), metric=metric)
 
     @classmethod
-    def from_dirs(cls, paths: Iterable[Path]) -> Leaderboard:
-        return cls.from_records((read_result(p), p) for p in find_results(paths))
+    def from_records(cls, records: Iterable[tuple[dict[str, Any], Path | None]],
+                     metric: str = "macro_f1") -> Leaderboard:
+        rows = [row for r, p in records for row in record_rows(r, p)]
+        return cls.from_runs(pd.DataFrame(rows), metric)
+
+    @classmethod
+    def from_dirs(cls, paths: Iterable[Path], metric: str = "macro_f1",
+                  runs_files: Iterable[Path] = ()) -> Leaderboard:
+        """From the ``result.json`` files under ``paths``, plus rows of committed ``runs.csv``
+        files (jobs a resumed study did not rerun)."""
+        rows = [row for p in find_results(paths) for row in record_rows(read_result(p), p)]
+        frames = [read_runs(f) for f in runs_files]
+        if rows:
+            frames.append(pd.DataFrame(rows))
+        frames = [f for f in frames if not f.empty]
+        return cls.from_runs(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
+                             metric)
 
     def metric_columns(self) -> list[str]:
-        return [m for m in metric_names(self.runs) if self.table[f"{m}_mean"].notna().any()]
+        """Metrics some cell has, the ranking metric first and ``constant_f1`` after ``f1``."""
+        present = [m for m in metric_names(self.runs) if self.table[f"{m}_mean"].notna().any()]
+        ordered = [self.metric] + [m for m in present if m != self.metric]
+        if "f1" in ordered and "constant_f1" in ordered:
+            ordered.remove("constant_f1")
+            ordered.insert(ordered.index("f1") + 1, "constant_f1")
+        return [m for m in ordered if m in present]
+
+    def shortcut_warnings(self) -> list[str]:
+        """One line per (dataset, scenario, setting) where the best single-feature probe comes
+        within :data:`SHORTCUT_MARGIN` of the best method in the ranking metric."""
+        column = f"{self.metric}_mean"
+        out = []
+        for key, group in self.table.groupby(["dataset", "scenario", "setting"], sort=True):
+            methods = group[~group["method"].str.startswith(REFERENCE_PREFIX)]
+            probe = group[group["method"] == f"{REFERENCE_PREFIX}probe"]
+            if methods[column].isna().all() or probe.empty or probe[column].isna().all():
+                continue
+            best = methods.loc[methods[column].idxmax()]
+            probe_score = float(probe[column].iloc[0])
+            if probe_score >= best[column] - SHORTCUT_MARGIN:
+                features = probe["probe_features"].iloc[0]
+                out.append(f"{' / '.join(map(str, key))}: a depth-2 tree on one feature "
+                           f"({features}) scores {probe_score:.4f} {self.metric}, within "
+                           f"{SHORTCUT_MARGIN * 100:.0f} points of the best method "
+                           f"({best['method']}, {best[column]:.4f}); the task may be solvable "
+                           f"by that one attribute")
+        return out
 
     def to_text(self) -> str:
-        frame = self._display_frame()
-        return frame.to_string(index=False)
+        warnings = "".join(f"WARNING (shortcut): {w}\n" for w in self.shortcut_warnings())
+        return warnings + self._display_frame().to_string(index=False)
 
     def to_markdown(self) -> str:
         frame = self._display_frame()
-        header = "| " + " | ".join(frame.columns) + " |"
+        header = "| " + " | ".join(_md(c) for c in frame.columns) + " |"
         rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-        body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |"
+        body = ["| " + " | ".join(_md(v) for v in row) + " |"
                 for row in frame.itertuples(index=False)]
-        return "\n".join([header, rule, *body]) + "\n"
+        warnings = [f"> **Shortcut warning.** {_md(w)}" for w in self.shortcut_warnings()]
+        return "\n".join([*warnings, *([""] if warnings else []), header, rule, *body]) + "\n"
 
     def to_html(self, title: str = "ChainSleuth leaderboard") -> str:
         frame = self._display_frame()
@@ -147,24 +200,27 @@ class Leaderboard:
         failed_html = ""
         if len(failures):
             items = "".join(
-                f"<li>{html.escape(str(r.dataset))} / {html.escape(str(r.model))} seed "
+                f"<li>{html.escape(str(r.dataset))} / {html.escape(str(r.method))} seed "
                 f"{html.escape(str(r.seed))}: {html.escape(str(r.error))}</li>"
                 for r in failures.itertuples())
             failed_html = f"<h2>Failed jobs</h2><ul>{items}</ul>"
-        plot = self.box_plot_png()
-        image = (f'<img alt="macro-F1 per model" src="data:image/png;base64,'
+        plot = self.box_plot_png(self.metric)
+        image = (f'<img alt="{html.escape(self.metric)} per method" src="data:image/png;base64,'
                  f'{base64.b64encode(plot).decode()}"/>' if plot else "")
         synthetic = (self.runs["origin"] == "synthetic").any()
         note = ("<p><strong>Some rows were computed on synthetic data</strong> "
                 "(origin = synthetic).</p>" if synthetic else "")
+        warnings = "".join(f"<p><strong>Shortcut warning.</strong> {html.escape(w)}</p>"
+                           for w in self.shortcut_warnings())
         return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
                 "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
                 "collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style>"
-                f"</head><body><h1>{html.escape(title)}</h1>{note}<table><thead><tr>{head}</tr>"
-                f"</thead><tbody>{rows}</tbody></table>{image}{failed_html}</body></html>\n")
+                f"</head><body><h1>{html.escape(title)}</h1>{warnings}{note}<table><thead><tr>"
+                f"{head}</tr></thead><tbody>{rows}</tbody></table>{image}{failed_html}"
+                "</body></html>\n")
 
     def box_plot_png(self, metric: str = "macro_f1") -> bytes | None:
-        """Per-model distribution of ``metric`` over seeds, one panel per dataset/scenario/setting."""
+        """Per-method distribution of ``metric`` over seeds, one panel per dataset/scenario/setting."""
         import matplotlib
 
         matplotlib.use("Agg")
@@ -174,12 +230,12 @@ class Leaderboard:
         if ok.empty:
             return None
         panels = list(ok.groupby(["dataset", "scenario", "setting"], sort=True))
-        fig, axes = plt.subplots(len(panels), 1, figsize=(max(6, 1.2 * ok["model"].nunique() + 3),
+        fig, axes = plt.subplots(len(panels), 1, figsize=(max(6, 1.2 * ok["method"].nunique() + 3),
                                                           3.2 * len(panels)), squeeze=False)
         for ax, ((dataset, scenario, setting), group) in zip(axes[:, 0], panels):
             labels, values = [], []
-            for (model, variant), cell in group.groupby(["model", "variant"], sort=True):
-                labels.append(model if variant == "-" else f"{model}\n" + "\n".join(
+            for (method, variant), cell in group.groupby(["method", "variant"], sort=True):
+                labels.append(method if variant == "-" else f"{method}\n" + "\n".join(
                     textwrap.wrap(variant, 28)))
                 values.append(cell[metric].to_numpy())
             ax.boxplot(values, tick_labels=labels)
@@ -193,13 +249,14 @@ class Leaderboard:
         return buffer.getvalue()
 
     def write(self, directory: Path, stem: str = "leaderboard") -> dict[str, Path]:
-        """Write CSV (numbers), Markdown and self-contained HTML, each atomically."""
+        """Write CSV (numbers), Markdown, self-contained HTML and ``runs.csv``, each atomically."""
         directory = Path(directory)
         paths = {"csv": directory / f"{stem}.csv", "md": directory / f"{stem}.md",
-                 "html": directory / f"{stem}.html"}
+                 "html": directory / f"{stem}.html", "runs": directory / RUNS_FILE}
         write_atomic(paths["csv"], self.table.to_csv(index=False))
         write_atomic(paths["md"], self.to_markdown())
         write_atomic(paths["html"], self.to_html())
+        write_atomic(paths["runs"], self.runs.to_csv(index=False))
         return paths
 
     def _display_frame(self) -> pd.DataFrame:
@@ -207,7 +264,14 @@ class Leaderboard:
         for metric in self.metric_columns():
             out[metric] = [_format(m, s, n) for m, s, n in zip(
                 self.table[f"{metric}_mean"], self.table[f"{metric}_std"], self.table["n"])]
+        if self.table["probe_features"].astype(bool).any():
+            out["probe feature"] = self.table["probe_features"].fillna("")
         return out
+
+
+def _md(value: Any) -> str:
+    """A Markdown table cell: HTML escaped (GitHub renders raw HTML) and pipes escaped."""
+    return html.escape(str(value), quote=False).replace("|", "\\|")
 
 
 def _format(mean: float, std: float, n: int) -> str:
@@ -218,22 +282,28 @@ def _format(mean: float, std: float, n: int) -> str:
     return f"{mean:.4f} ± {std:.4f}"
 
 
-def _aggregate(runs: pd.DataFrame) -> pd.DataFrame:
+def _aggregate(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     rows = []
     for key, group in runs.groupby(KEYS, sort=True, dropna=False):
         ok = group[group["status"] == "ok"]
         row = dict(zip(KEYS, key))
         origins = sorted(set(group["origin"].dropna()) - {"?"})
         row["origin"] = "/".join(origins) or "?"
+        row["kind"] = group["kind"].iloc[0] if "kind" in group else "method"
         row["n"] = int(len(ok))
         row["failed"] = int((group["status"] != "ok").sum())
         row["seeds"] = " ".join(str(s) for s in sorted(ok["seed"].dropna().astype(int)))
-        for metric in metric_names(runs):
-            values = ok[metric].dropna().to_numpy(dtype=float)
-            row[f"{metric}_mean"] = float(values.mean()) if len(values) else np.nan
-            row[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else np.nan
+        features = ok["probe_feature"].dropna().astype(str)
+        row["probe_features"] = ", ".join(
+            f"{name} ×{count}" if count > 1 else name
+            for name, count in features.value_counts().sort_index().items()) or None
+        for m in metric_names(runs):
+            values = ok[m].dropna().to_numpy(dtype=float)
+            row[f"{m}_mean"] = float(values.mean()) if len(values) else np.nan
+            row[f"{m}_std"] = float(values.std(ddof=1)) if len(values) > 1 else np.nan
         rows.append(row)
     table = pd.DataFrame(rows)
-    return table.sort_values(["dataset", "scenario", "setting", "macro_f1_mean"],
-                             ascending=[True, True, True, False], na_position="last",
-                             ignore_index=True)
+    table["_reference"] = table["method"].str.startswith(REFERENCE_PREFIX)
+    return table.sort_values(["dataset", "scenario", "setting", "_reference", f"{metric}_mean"],
+                             ascending=[True, True, True, True, False], na_position="last",
+                             ignore_index=True).drop(columns="_reference")

@@ -103,7 +103,7 @@ def compare(board: Leaderboard, spec: StudySpec) -> pd.DataFrame:
         ours_setting = (r.dataset.split("[")[0] if spec.setting_key == "dataset"
                         else _setting_value(r.setting, spec.setting_key))
         theirs_setting = spec.settings.get(ours_setting, ours_setting if not spec.settings else None)
-        theirs_method = spec.methods.get(r.model)
+        theirs_method = spec.methods.get(r.method)
         value = lookup.get((str(theirs_setting), theirs_method)) if theirs_setting else None
         metric = next((m for m in spec.metric if not pd.isna(getattr(r, f"{m}_mean"))),
                       spec.metric[0])
@@ -111,7 +111,7 @@ def compare(board: Leaderboard, spec: StudySpec) -> pd.DataFrame:
         std = getattr(r, f"{metric}_std") * 100
         rows.append({"dataset": r.dataset, "origin": r.origin, "setting": ours_setting,
                      "metric": metric,
-                     "method": r.model, "variant": r.variant, "n": r.n, "failed": r.failed,
+                     "method": r.method, "variant": r.variant, "n": r.n, "failed": r.failed,
                      "ours_mean": mean, "ours_std": std, "paper_setting": theirs_setting,
                      "paper_method": theirs_method,
                      "paper": float(value) if value is not None and value == value else np.nan})
@@ -174,10 +174,10 @@ def figures(board: Leaderboard, spec: StudySpec, table: pd.DataFrame) -> dict[st
     out: dict[str, bytes] = {}
     metric = spec.metric[0]
     ok = board.runs[(board.runs["status"] == "ok") & board.runs[metric].notna()]
-    methods = sorted(ok["model"].unique())
+    methods = sorted(ok["method"].unique())
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(methods) + 2), 4))
     if methods:
-        ax.boxplot([ok.loc[ok["model"] == m, metric].to_numpy() * 100 for m in methods],
+        ax.boxplot([ok.loc[ok["method"] == m, metric].to_numpy() * 100 for m in methods],
                    tick_labels=methods)
     ax.set_ylabel(f"{metric} (%)")
     ax.set_title(f"{spec.title}: every setting and seed")
@@ -209,9 +209,13 @@ def _png(fig: Any, plt: Any) -> bytes:
 
 
 def write_report(study_file: Path, sources: list[Path], out: Path,
-                 extra: dict[str, Any] | None = None) -> Path:
+                 extra: dict[str, Any] | None = None, runs_files: list[Path] = ()) -> Path:
+    """The report of a study from its sweep folders and/or ``runs.csv`` files (a committed
+    study's report can be rebuilt from its ``runs.csv`` alone)."""
     spec = StudySpec.load(study_file)
-    board = Leaderboard.from_dirs(sources)
+    runs_files = [*runs_files, *(p for p in sources if Path(p).suffix == ".csv")]
+    sources = [p for p in sources if Path(p).suffix != ".csv"]
+    board = Leaderboard.from_dirs(sources, runs_files=runs_files)
     table = compare(board, spec)
     out.mkdir(parents=True, exist_ok=True)
     for name, png in figures(board, spec, table).items():

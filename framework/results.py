@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from framework.errors import DataError
+from framework.record import READABLE_SCHEMAS, SCHEMA_VERSION, config_fingerprint, identity_overrides
 
-SCHEMA_VERSION = 1
 RESULT_FILE = "result.json"
 REQUIRED_FIELDS = ("schema_version", "status", "job", "config", "seed", "plugins", "code_version")
 
@@ -53,15 +53,15 @@ def is_secret_override(override: str) -> bool:
     return bool(match and _SECRET_KEY.search(match["key"]))
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if hasattr(value, "item") and callable(value.item):
-        return _json_safe(value.item())
+        return json_safe(value.item())
     return value
 
 
@@ -92,7 +92,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def write_result(output_dir: Path, record: dict[str, Any]) -> Path:
     path = Path(output_dir) / RESULT_FILE
-    write_atomic(path, json.dumps(_json_safe(redact(record)), indent=2, sort_keys=True) + "\n")
+    write_atomic(path, json.dumps(json_safe(redact(record)), indent=2, sort_keys=True) + "\n")
     return path
 
 
@@ -107,9 +107,10 @@ def read_result(path: Path) -> dict[str, Any]:
     missing = [f for f in REQUIRED_FIELDS if f not in record]
     if missing:
         raise DataError(f"{path}: result record lacks {missing}")
-    if record["schema_version"] != SCHEMA_VERSION:
+    if record["schema_version"] not in READABLE_SCHEMAS:
         raise DataError(f"{path}: result schema version {record['schema_version']} is not "
-                        f"supported (this ChainSleuth reads version {SCHEMA_VERSION})")
+                        f"supported (this ChainSleuth reads versions "
+                        f"{', '.join(map(str, READABLE_SCHEMAS))})")
     return record
 
 
@@ -137,13 +138,10 @@ def is_complete(output_dir: Path, overrides: list[str],
         record = read_result(path)
     except DataError:
         return False
-    recorded = sorted(o for o in record["job"].get("overrides", []) if not o.startswith("resume="))
-    wanted = sorted(o for o in overrides if not o.startswith("resume="))
-    if record["status"] != "ok" or recorded != wanted:
+    recorded = identity_overrides(record["job"].get("overrides", []))
+    if record["status"] != "ok" or recorded != identity_overrides(overrides):
         return False
     if config is None:
         return True
-    strip = ("resume", "paths")
-    mine = _json_safe(redact({k: v for k, v in config.items() if k not in strip}))
-    theirs = {k: v for k, v in record["config"].items() if k not in strip}
-    return mine == theirs
+    theirs = record.get("config_hash") or config_fingerprint(record["config"])
+    return config_fingerprint(config) == theirs

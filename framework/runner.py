@@ -28,7 +28,10 @@ from framework.metrics import classification_metrics, slice_metrics
 from framework.plugin_manager import PluginManager, get_plugin_manager
 from framework.preprocessing import Preprocessor
 from framework.provenance import code_version, environment
-from framework.results import SCHEMA_VERSION, is_complete, write_result
+from framework.record import Cell, ResultRecord, config_fingerprint
+from framework.references import reference_results
+from framework.results import is_complete, write_result
+from framework.runs import CommittedRuns
 from framework.seeding import seed_everything
 from framework.task import Task
 
@@ -65,12 +68,23 @@ def validate_plugin_names(cfg: DictConfig, manager: PluginManager) -> None:
 
 
 def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None) -> dict[str, Any]:
-    """Run one job and return its result record (also written to ``job.output_dir``)."""
+    """Run one job and return its result record (also written to ``job.output_dir``).
+
+    The job's status is decided and written before any logger hears of it: a logger that
+    raises adds a warning to the record, it never turns a good job into a failed one.
+    """
     manager = manager or get_plugin_manager()
     container = OmegaConf.to_container(cfg, resolve=True)
     if cfg.get("resume") and is_complete(job.output_dir, job.overrides, container):
         print(f"[chainsleuth] resume: {job.output_dir} already has a complete result; skipped")
         return {"status": "skipped", "output_dir": str(job.output_dir)}
+    if cfg.get("resume_from"):
+        committed = CommittedRuns.load(Path(cfg.resume_from))
+        if committed.holds(job.overrides, container):
+            print(f"[chainsleuth] resume-from: {cfg.resume_from} already holds this job "
+                  f"({' '.join(job.overrides)}); skipped")
+            return {"status": "skipped", "output_dir": str(job.output_dir),
+                    "resumed_from": str(cfg.resume_from)}
 
     validate_plugin_names(cfg, manager)
     seed = int(cfg.seed)
@@ -79,36 +93,52 @@ def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None)
                   config=container, dataset=cfg.dataset.name, scenario=cfg.scenario.name,
                   model=cfg.model.name, seed=seed, overrides=list(job.overrides))
     record = _base_record(cfg, container, job, manager, seed)
-    logger = _attach_logger(cfg, manager)
-    started = time.perf_counter()
+    logger = _attach_logger(cfg, manager, record)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    error: Exception | None = None
     try:
-        manager.hook.on_run_started(run=run)
+        _tell_loggers(record, "on_run_started", manager.hook.on_run_started, run=run)
         with PeakMemorySampler() as memory:
             body = _execute(cfg, manager, seed)
-        record.update(body)
-        record["peak_memory_mb"] = round(memory.peak_mb, 1)
-        record["status"] = "ok"
-        record["timings"]["total_s"] = time.perf_counter() - started
-        record["finished_at"] = _now()
-        write_result(job.output_dir, record)
-        manager.hook.on_run_finished(run=run, result=record)
-        return record
+        for key, value in body.items():
+            setattr(record, key, value)
+        record.cell = Cell.of_job(container, list(job.overrides),
+                                  dataset_name=record.dataset["name"])
+        record.peak_memory_mb = round(memory.peak_mb, 1)
+        record.status = "ok"
     except Exception as exc:  # a failed job is recorded, never fatal to the sweep
-        record["status"] = "failed"
-        record["error"] = {"type": type(exc).__name__, "message": str(exc),
-                           "user_error": isinstance(exc, ChainSleuthError),
-                           "traceback": traceback.format_exc()}
-        record.setdefault("timings", {})["total_s"] = time.perf_counter() - started
-        record["finished_at"] = _now()
-        write_result(job.output_dir, record)
-        try:
-            manager.hook.on_run_failed(run=run, result=record, error=exc)
-        except Exception as hook_exc:  # a broken logger must not hide the job's own error
-            print(f"[chainsleuth] logger failed while reporting a failure: {hook_exc!r}")
-        return record
+        error = exc
+        record.status = "failed"
+        record.error = {"type": type(exc).__name__, "message": str(exc),
+                        "user_error": isinstance(exc, ChainSleuthError),
+                        "traceback": traceback.format_exc()}
+    record.timings["total_s"] = time.perf_counter() - started
+    record.timings["cpu_s"] = time.process_time() - cpu_started
+    record.finished_at = _now()
+    write_result(job.output_dir, record.to_dict())
+    try:
+        if error is None:
+            _tell_loggers(record, "on_run_finished", manager.hook.on_run_finished, run=run,
+                          result=record.to_dict())
+        else:
+            _tell_loggers(record, "on_run_failed", manager.hook.on_run_failed, run=run,
+                          result=record.to_dict(), error=error)
+        if record.warnings:
+            write_result(job.output_dir, record.to_dict())
     finally:
         if logger is not None:
             manager.detach(logger)
+    return record.to_dict()
+
+
+def _tell_loggers(record: ResultRecord, hook_name: str, hook: Any, **kwargs: Any) -> None:
+    """Call a lifecycle hook; a logger's exception becomes a warning on the record."""
+    try:
+        hook(**kwargs)
+    except Exception as exc:
+        message = f"a logger failed in {hook_name}: {exc!r}; the job's status is unaffected"
+        record.warnings.append(message)
+        print(f"[chainsleuth] warning: {message}")
 
 
 @dataclass
@@ -129,6 +159,7 @@ class PreparedJob:
     model: Any
     encoder: Any
     timings: dict[str, float]
+    raw_features: np.ndarray
 
 
 def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJob:
@@ -191,7 +222,7 @@ def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJo
     model = registry.create("model", _node(cfg.model), **injected)
     return PreparedJob(data=data, task=task, X=X, pool=pool, preprocess=preprocess,
                        representation=representation, augmentation=augmentation, model=model,
-                       encoder=encoder, timings=timings)
+                       encoder=encoder, timings=timings, raw_features=data.X)
 
 
 def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, Any]:
@@ -215,9 +246,15 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
     timings["predict_samples_per_s"] = len(task.test) / max(timings["predict_s"], 1e-9)
     _check_predictions(cfg.model.name, proba, pred, len(task.test), len(task.class_names))
 
+    raw = job.raw_features
+    references = reference_results(
+        raw, list(data.feature_names), task.y, task.train, task.test, task.class_names,
+        task.positive_class, seed,
+        slices={name: _positions(task.test, rows) for name, rows in task.slices.items()})
     return {
         "dataset": data.summary(),
         "task": task.summary(),
+        "references": references,
         "model": {"name": cfg.model.name, "params": _node(cfg.model),
                   "encoder": cfg.encoder.name if job.encoder is not None else None,
                   "augmentation": augmentation.describe() if augmentation is not None else None,
@@ -318,37 +355,42 @@ def _optional_plugin(cfg: DictConfig, manager: PluginManager, kind: str) -> Any:
     return manager.registry.create(kind, _node(node))
 
 
-def _attach_logger(cfg: DictConfig, manager: PluginManager) -> Any:
-    logger = _optional_plugin(cfg, manager, "logger")
+def _attach_logger(cfg: DictConfig, manager: PluginManager, record: ResultRecord) -> Any:
+    """The job's logger, attached to the hooks; one that cannot start is a warning."""
+    try:
+        logger = _optional_plugin(cfg, manager, "logger")
+    except Exception as exc:
+        message = f"logger '{cfg.logger.name}' could not start: {exc!r}; the job runs without it"
+        record.warnings.append(message)
+        print(f"[chainsleuth] warning: {message}")
+        return None
     if logger is not None:
         manager.attach(logger, f"logger:{cfg.logger.name}:{id(logger)}")
     return logger
 
 
 def _base_record(cfg: DictConfig, container: dict[str, Any], job: JobInfo,
-                 manager: PluginManager, seed: int) -> dict[str, Any]:
+                 manager: PluginManager, seed: int) -> ResultRecord:
     plugins = {}
     for kind in ("dataset", "scenario", "representation", "model", "encoder", "augmentation",
                  "logger"):
         node = cfg.get(kind)
         if node is not None and node.get("name") is not None:
             plugins[kind] = manager.registry.get(kind, node.name).describe()
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "status": "running",
-        "error": None,
-        "job": {"name": job.name, "num": job.num, "overrides": list(job.overrides),
-                "output_dir": str(job.output_dir),
-                "sweep_dir": str(job.sweep_dir) if job.sweep_dir else None},
-        "study": cfg.get("study"),
-        "config": container,
-        "seed": seed,
-        "plugins": plugins,
-        "code_version": code_version(),
-        "environment": environment(),
-        "started_at": _now(),
-        "timings": {},
-    }
+    return ResultRecord(
+        job={"name": job.name, "num": job.num, "overrides": list(job.overrides),
+             "output_dir": str(job.output_dir),
+             "sweep_dir": str(job.sweep_dir) if job.sweep_dir else None},
+        cell=Cell.of_job(container, list(job.overrides)),
+        config=container,
+        config_hash=config_fingerprint(container),
+        seed=seed,
+        plugins=plugins,
+        code_version=code_version(),
+        environment=environment(),
+        started_at=_now(),
+        study=cfg.get("study"),
+    )
 
 
 def _node(node: Any) -> dict[str, Any]:

@@ -4,8 +4,14 @@ A study lives in ``experiments/<name>/study.yaml``: the report mapping read by
 :mod:`framework.report`, plus ``profiles``: for each profile (``full``, ``quick`` ...) a list of
 sweeps, each a list of Hydra overrides for ``chainsleuth run -m``. Every sweep of a run goes to
 ``<out>/<profile>/<i>``, all with ``study=<name>`` (the W&B group) and ``resume=true``, so an
-interrupted study continues where it stopped. The report is written next to ``study.yaml`` for
-the full profile (that is what gets committed) and into the output folder otherwise.
+interrupted study continues where it stopped. The report and the study's ``runs.csv`` (one row
+per job and seed) are written next to ``study.yaml`` for the full profile (that is what gets
+committed) and into the output folder otherwise.
+
+Outputs outside git do not survive a machine that goes away, so a long study is finished over
+several sittings from its committed per-job record: ``--resume-from experiments/<name>/runs.csv``
+skips every job that file holds (same overrides, same config fingerprint) and the new
+``runs.csv`` holds the committed rows plus the new ones.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from pathlib import Path
 
 import yaml
 
-from framework.errors import ConfigError
+from framework.errors import ConfigError, DataError
+from framework.leaderboard import Leaderboard
 from framework.report import write_report
 from framework.results import write_atomic
+from framework.runs import RUNS_FILE, CommittedRuns
 
 
 def profiles(study_file: Path) -> dict[str, list[list[str]]]:
@@ -33,12 +41,16 @@ def profiles(study_file: Path) -> dict[str, list[list[str]]]:
 
 
 def run_study(study_file: Path, profile: str, out: Path, jobs: int,
-              extra: list[str]) -> Path:
+              extra: list[str], resume_from: Path | None = None) -> Path:
     study_file = Path(study_file)
     name = study_file.parent.name
     available = profiles(study_file)
     if profile not in available:
         raise ConfigError(f"{study_file}: no profile '{profile}'; it has {sorted(available)}")
+    if resume_from is not None:
+        resume_from = Path(resume_from).resolve()
+        check_resume_file(CommittedRuns.load(resume_from), name, available[profile][0], extra)
+        extra = [*extra, f"resume_from={resume_from}"]
     launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"] if jobs > 1 else []
     env = {**os.environ}
     if jobs > 1:  # one thread per worker: the workers share the cores
@@ -65,10 +77,46 @@ def run_study(study_file: Path, profile: str, out: Path, jobs: int,
     notes = {"profile": profile, "wall time of the sweeps": wall_note,
              "launcher": f"joblib, {jobs} workers" if jobs > 1 else "basic (sequential)",
              "command": f"chainsleuth study {study_file} --profile {profile} --jobs {jobs}"}
-    report = write_report(study_file, sweep_dirs, target, notes)
+    runs_files = [resume_from] if resume_from is not None else []
+    board = Leaderboard.from_dirs(sweep_dirs, runs_files=runs_files)
+    write_atomic(target / RUNS_FILE, board.runs.to_csv(index=False))
+    report = write_report(study_file, sweep_dirs, target, notes, runs_files=runs_files)
     print(f"[chainsleuth] study {name}: report {report} ({wall / 60:.1f} min"
           f"{f', {failed} sweep(s) with failed jobs' if failed else ''})")
     return report
+
+
+def check_resume_file(committed: CommittedRuns, study: str, first_sweep: list[str],
+                      extra: list[str]) -> None:
+    """Refuse a ``--resume-from`` file of another study, or one made with another config of
+    this study's first job (then every job would silently rerun and the file's rows, computed
+    under other settings, would be merged with the new ones)."""
+    others = committed.studies() - {study}
+    if others:
+        raise DataError(f"{committed.path}: holds runs of study {sorted(others)}, not '{study}'; "
+                        f"nothing was run or overwritten")
+    overrides = [*_first_job(first_sweep), *extra, f"study={study}"]
+    from framework.hydra_app import compose_config
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.to_container(compose_config(overrides), resolve=True)
+    if committed.match(overrides, config) == "other-config":
+        raise DataError(f"{committed.path}: its row for {' '.join(sorted(overrides))} was made "
+                        f"with another configuration (config fingerprint differs: a default or "
+                        f"a study override changed); resume from a runs.csv of this config, or "
+                        f"start afresh. Nothing was run or overwritten")
+
+
+def _first_job(sweep: list[str]) -> list[str]:
+    """The overrides of a sweep's first job (each swept list at its first value)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    first = []
+    for override in OverridesParser.create().parse_overrides(sweep):
+        value = (next(iter(override.sweep_string_iterator())) if override.is_sweep_override()
+                 else override.get_value_element_as_str())
+        first.append(f"{override.get_key_element()}={value}")
+    return first
 
 
 def _record_call(profile_dir: Path, wall: float, jobs: int) -> list[dict]:

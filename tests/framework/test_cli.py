@@ -102,7 +102,7 @@ def test_leaderboard_command_aggregates_directories(tmp_path):
     done = run_cli(["leaderboard", str(sweep), "--out", str(out)], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "±" in done.stdout
-    assert {p.name for p in out.iterdir()} == {"leaderboard.csv", "leaderboard.md",
+    assert {p.name for p in out.iterdir()} == {"leaderboard.csv", "leaderboard.md", "runs.csv",
                                                "leaderboard.html"}
     empty = run_cli(["leaderboard", str(tmp_path / "empty")], tmp_path)
     assert empty.returncode == 2 and "no such file or directory" in empty.stderr

@@ -46,7 +46,7 @@ def test_rows_sorted_by_score_and_split_by_variant():
     records += [(result("rf", s, 0.9, overrides=["model=rf", f"seed={s}", "model.max_depth=3"]),
                  None) for s in range(2)]
     board = Leaderboard.from_records(records)
-    assert list(board.table["model"]) == ["rf", "lr"]
+    assert list(board.table["method"][:2]) == ["rf", "lr"]
     assert list(board.table["variant"]) == ["model.max_depth=3", "-"]
 
 
@@ -72,7 +72,7 @@ def test_html_is_self_contained_and_escaped(tmp_path):
     assert "data:image/png;base64," in page
     assert "synthetic" in page
     paths = board.write(tmp_path)
-    assert paths["csv"].read_text().startswith("dataset,scenario,setting,model,variant,origin")
+    assert paths["csv"].read_text().startswith("dataset,scenario,setting,method,variant,origin")
 
 
 def test_no_results_is_a_clear_error(tmp_path):

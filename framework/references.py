@@ -1,0 +1,106 @@
+"""Reference classifiers scored on a job's own split, and single-feature probes.
+
+A number means little without its floor. Every job therefore also scores, on exactly its
+train/test split:
+
+* ``majority``: the most frequent training class for every row;
+* ``stratified``: a random class drawn with the training class frequencies (seeded);
+* ``probe``: the best **single-feature probe**, a depth-2 decision tree on one feature. The
+  feature is chosen by cross-validated macro-F1 *on the training rows only* and the chosen tree
+  is then scored on the test rows, so the choice never sees a test label.
+
+When the probe comes close to the best model, the model may be reading one artefact of how
+the data were collected (the crawl, the period) rather than behaviour; reports then warn.
+The probes also serve ``chainsleuth audit``, against the label and against a dataset's source
+group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.metrics import f1_score
+from sklearn.tree import DecisionTreeClassifier
+
+from framework.metrics import classification_metrics, slice_metrics
+
+REFERENCE_NAMES = ("majority", "stratified", "probe")
+PROBE_DEPTH = 2
+# Enough rows to rank features reliably, few enough that a 500k-row dataset costs seconds.
+_PROBE_SELECTION_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class ProbeScore:
+    feature: str
+    score: float
+
+
+def probe_scores(X: np.ndarray, y: np.ndarray, feature_names: list[str], seed: int,
+                 folds: int = 5, max_rows: int = _PROBE_SELECTION_ROWS) -> list[ProbeScore]:
+    """Cross-validated macro-F1 of a depth-2 tree on each feature alone, best first.
+
+    NaN is a value the tree may split on (scikit-learn routes missing values), because
+    "this attribute is undefined" can itself be a shortcut.
+    """
+    X, y = np.asarray(X, dtype=float), np.asarray(y)
+    rng = np.random.default_rng(seed)
+    if len(y) > max_rows:
+        keep = rng.choice(len(y), max_rows, replace=False)
+        X, y = X[keep], y[keep]
+    counts = np.bincount(y)
+    folds = int(min(folds, counts[counts > 0].min()))
+    if folds < 2 or (counts > 0).sum() < 2:
+        return []
+    split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    scores = []
+    for j, name in enumerate(feature_names):
+        column = X[:, [j]]
+        if np.all(np.isnan(column)) or np.nanmin(column) == np.nanmax(column):
+            scores.append(ProbeScore(name, 0.0))
+            continue
+        tree = DecisionTreeClassifier(max_depth=PROBE_DEPTH, random_state=seed)
+        predicted = cross_val_predict(tree, column, y, cv=split)
+        scores.append(ProbeScore(name, float(f1_score(y, predicted, average="macro"))))
+    return sorted(scores, key=lambda s: (-s.score, s.feature))
+
+
+def reference_results(X: np.ndarray, feature_names: list[str], y: np.ndarray,
+                      train: np.ndarray, test: np.ndarray, class_names: list[str],
+                      positive_class: int | None, seed: int,
+                      slices: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, Any]]:
+    """Metrics of the three reference classifiers on ``test``, each fitted on ``train``;
+    ``slices`` (name -> positions within ``test``) are scored as a job's slices are."""
+    k = len(class_names)
+    y_train, y_test = y[train], y[test]
+    frequencies = np.bincount(y_train, minlength=k) / len(y_train)
+    constant_proba = np.tile(frequencies, (len(test), 1))
+    out: dict[str, dict[str, Any]] = {}
+
+    def scored(pred: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+        metrics = classification_metrics(y_test, pred, proba, class_names, positive_class)
+        out = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+        out["slices"] = {name: slice_metrics(y_test, pred, rows, positive_class)
+                         for name, rows in (slices or {}).items()}
+        return out
+
+    majority = np.full(len(test), int(np.argmax(frequencies)))
+    out["majority"] = scored(majority, constant_proba)
+
+    rng = np.random.default_rng(seed)
+    out["stratified"] = scored(rng.choice(k, size=len(test), p=frequencies), constant_proba)
+
+    ranked = probe_scores(X[train], y_train, feature_names, seed)
+    if ranked:
+        best = ranked[0]
+        j = feature_names.index(best.feature)
+        tree = DecisionTreeClassifier(max_depth=PROBE_DEPTH, random_state=seed)
+        tree.fit(X[train][:, [j]], y_train)
+        proba = np.zeros((len(test), k))
+        proba[:, tree.classes_] = tree.predict_proba(X[test][:, [j]])
+        out["probe"] = {**scored(tree.predict(X[test][:, [j]]), proba),
+                        "feature": best.feature, "train_cv_macro_f1": best.score}
+    return out
