@@ -20,7 +20,7 @@ from framework.plugin_manager import get_plugin_manager
 from framework.registry import KINDS
 from framework.results import is_secret_override
 
-CORE_COMMANDS = ("run", "plugins", "leaderboard", "report", "study")
+CORE_COMMANDS = ("run", "plugins", "leaderboard", "report", "study", "audit")
 DEFAULT_EXPERIMENT = "quickstart"
 
 
@@ -64,6 +64,13 @@ def _dispatch(argv: list[str]) -> int:
     report.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
                         help="a fact to list in the report (e.g. wall_time=35 min)")
 
+    audit = sub.add_parser("audit", help="look for shortcuts in a dataset: single-feature "
+                                         "probes against its label and its source, and more")
+    audit.add_argument("overrides", nargs="+", metavar="dataset=NAME",
+                       help="dataset=NAME plus any dataset.* overrides")
+    audit.add_argument("--out", type=Path, default=None,
+                       help="output folder (default: outputs/audits/<dataset>-<time>)")
+
     study = sub.add_parser("study", help="run a named study's sweeps and write its report")
     study.add_argument("study", type=Path, help="experiments/<name>/study.yaml")
     study.add_argument("--profile", default="full", help="full (default) or quick")
@@ -89,6 +96,8 @@ def _dispatch(argv: list[str]) -> int:
         return _list_plugins(as_json=args.json)
     if args.command == "leaderboard":
         return _leaderboard(args.dirs, args.out, args.metric)
+    if args.command == "audit":
+        return _audit(args.overrides, args.out)
     if args.command == "study":
         from framework.study import run_study
 
@@ -131,6 +140,26 @@ def _leaderboard(dirs: list[Path], out: Path | None, metric: str) -> int:
     target = out or (dirs[0] if dirs[0].is_dir() else dirs[0].parent)
     paths = board.write(target)
     print(f"\nwrote {paths['csv']}, {paths['md']}, {paths['html']}, {paths['runs']}")
+    return 0
+
+
+def _audit(overrides: list[str], out: Path | None) -> int:
+    import time
+
+    from framework.audit import write_audit
+    from framework.hydra_app import compose_config
+    from framework.runner import load_dataset
+
+    if not any(o.startswith("dataset=") for o in overrides):
+        raise ConfigError("audit needs dataset=NAME (plus any dataset.* overrides)")
+    check_plugin_overrides(overrides, get_plugin_manager())
+    cfg = compose_config(overrides)
+    out = out or Path("outputs") / "audits" / f"{cfg.dataset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+    paths = write_audit(load_dataset(cfg), out, seed=int(cfg.seed))
+    report = json.loads(paths["json"].read_text())
+    for item in report["shortcuts"][:5]:
+        print(f"{item['feature']:32s} -> {item['target']:6s} macro-F1 {item['score']:.3f}")
+    print(f"wrote {paths['md']} and {paths['json']}")
     return 0
 
 

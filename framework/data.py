@@ -54,6 +54,13 @@ class AccountData:
         provenance: real or synthetic, and from where.
         edge_index: optional (2, E) int array over row positions: the entity interaction graph.
         groups: optional per-row integers for group-aware splits (e.g. Elliptic time steps).
+        sources: optional per-row index into ``source_names``: how the row was collected (the
+            crawl, the list, the simulator run). A model that can tell the source apart may
+            learn the collection instead of the behaviour, so ``chainsleuth audit`` probes every
+            feature against it. ``None`` means the dataset declares no sources.
+        source_names: names of the sources, indexed by ``sources``.
+        time: optional per-row time of first activity (Unix seconds, or the dataset's own time
+            step), for the audit's per-class time ranges.
         extras: dataset-specific objects (transaction histories ...), keyed by a documented name.
     """
 
@@ -67,6 +74,9 @@ class AccountData:
     provenance: Provenance
     edge_index: np.ndarray | None = None
     groups: np.ndarray | None = None
+    sources: np.ndarray | None = None
+    source_names: list[str] = field(default_factory=list)
+    time: np.ndarray | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -89,6 +99,17 @@ class AccountData:
         unknown = set(self.benign_classes) - set(self.class_names)
         if unknown:
             raise DataError(f"dataset '{self.name}': benign classes {sorted(unknown)} are not classes")
+        if self.sources is not None:
+            self.sources = np.asarray(self.sources, dtype=np.int64)
+            if len(self.sources) != n or (n and (self.sources.min() < 0 or
+                                                 self.sources.max() >= len(self.source_names))):
+                raise DataError(f"dataset '{self.name}': sources must give one index into "
+                                f"source_names ({len(self.source_names)} names) per row")
+        if self.time is not None:
+            self.time = np.asarray(self.time, dtype=np.float64)
+            if self.time.shape != (n,):
+                raise DataError(f"dataset '{self.name}': time must hold one value per row, "
+                                f"got shape {self.time.shape}")
         if np.isinf(self.X).any():
             raise DataError(f"dataset '{self.name}': X holds infinite values; use NaN for missing")
 
@@ -125,5 +146,8 @@ class AccountData:
             "class_counts": {c: int(k) for c, k in zip(self.class_names, counts)},
             "unlabelled": int((self.y < 0).sum()),
             "has_graph": self.edge_index is not None,
+            "sources": ({name: int((self.sources == i).sum())
+                         for i, name in enumerate(self.source_names)}
+                        if self.sources is not None else None),
             "missing_rate": self.missing_rate,
         }

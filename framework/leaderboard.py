@@ -31,11 +31,10 @@ from framework.errors import ConfigError, DataError
 from framework.metrics import SCALAR_METRICS
 from framework.record import Cell, variant_of  # noqa: F401  (variant_of: public re-export)
 from framework.results import find_results, read_result, write_atomic
-from framework.runs import CELL_KEYS, RUNS_FILE, overrides_cell, read_runs
+from framework.runs import CELL_KEYS, REFERENCE_PREFIX, RUNS_FILE, overrides_cell, read_runs
 
 KEYS = CELL_KEYS
 METRICS = list(SCALAR_METRICS)
-REFERENCE_PREFIX = "ref:"
 # A probe this close to the best method (in the ranking metric) is reported as a shortcut.
 SHORTCUT_MARGIN = 0.05
 # Per-slice accuracy (e.g. zero-shot's unseen class, where it is that class's recall) becomes a

@@ -1,4 +1,12 @@
-"""Study reports: our leaderboard beside a paper's published numbers, with the difference.
+"""Study reports: caveats first, then what the paired tests support, then the paper's numbers.
+
+A report is written for a hostile reader. It opens with its caveats: the data (real or
+synthetic, which variant), any single-feature shortcut the reference probe found, the score of
+the constant "all malicious" classifier for binary settings, and what differs from the paper
+(``caveats:`` in the study file). Then, per setting, every method and reference row with its
+95 % interval and its verdict against the best method from paired, Holm-corrected tests
+(:mod:`framework.statistics`); the prose says "below" or "equivalent" only where a test does.
+Last, our numbers beside the paper's.
 
 A study file (``experiments/<study>/study.yaml``) says where the paper's numbers are (a CSV of
 ``setting,method,metric,value``, in percent) and how our cells map onto theirs::
@@ -13,6 +21,7 @@ A study file (``experiments/<study>/study.yaml``) says where the paper's numbers
     methods: {cnn: CNN, rf_txgraph: ABGRL, shadoweyes: ShadowEyes, ...}
     also:                   # further comparisons, each its own table (optional)
       - {metric: unseen_slice_accuracy, paper_metric: recall}
+    caveats: ["The paper's data is Bitcoin; ours is Ethereum."]   # what differs from the paper
 
 The report is Markdown (``report.md``) plus PNG figures: the per-method distribution of the
 metric over every run of the study (the paper's Fig. 9 box plot) and ours-vs-paper bars.
@@ -31,8 +40,11 @@ import pandas as pd
 import yaml
 
 from framework.errors import ConfigError, DataError
-from framework.leaderboard import Leaderboard
+from framework.leaderboard import REFERENCE_PREFIX, Leaderboard
 from framework.results import atomic_output, write_atomic
+from framework.statistics import (EQUIVALENCE_MARGIN, cell_intervals, compare_to_best,
+                                  critical_difference_png, friedman_nemenyi, label_of,
+                                  smallest_p)
 
 
 @dataclass
@@ -45,6 +57,7 @@ class StudySpec:
     settings: dict[str, str]
     methods: dict[str, str]
     also: list[dict[str, str]] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path) -> StudySpec:
@@ -61,7 +74,8 @@ class StudySpec:
                    metric=metrics, paper_metric=raw.get("paper_metric", "f1"),
                    setting_key=raw.get("setting_key"), settings=dict(raw.get("settings") or {}),
                    methods=dict(raw.get("methods") or {}),
-                   also=[dict(a) for a in raw.get("also") or []])
+                   also=[dict(a) for a in raw.get("also") or []],
+                   caveats=[str(c) for c in raw.get("caveats") or []])
 
     def further(self) -> list[StudySpec]:
         """One spec per ``also`` comparison (its metric against its paper metric)."""
@@ -143,16 +157,148 @@ def _table_lines(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def caveat_lines(spec: StudySpec, board: Leaderboard, metric: str) -> list[str]:
+    """What a reader must know before any number: data, shortcuts, floors, paper differences."""
+    runs = board.runs
+    lines = ["## Caveats (read these first)", ""]
+    datasets = sorted(set(zip(runs["dataset"], runs["origin"])))
+    lines.append("- **Data**: " + "; ".join(f"`{d}` ({o})" for d, o in datasets) + ".")
+    if (runs["origin"] == "synthetic").any():
+        lines.append("- **Rows marked synthetic were computed on simulated data, not a real "
+                     "chain**: they test the pipeline, they reproduce nothing.")
+    warnings = board.shortcut_warnings()
+    for warning in warnings:
+        lines.append(f"- **Shortcut**: {warning}.")
+    if not warnings:
+        probes = board.table[board.table["method"] == f"{REFERENCE_PREFIX}probe"]
+        if len(probes):
+            best = probes.loc[probes[f"{board.metric}_mean"].idxmax()]
+            lines.append(f"- **Shortcuts**: no single-feature probe comes within 5 points of the "
+                         f"best method; the strongest ({best['probe_features']}) scores "
+                         f"{best[f'{board.metric}_mean']:.4f} {board.metric} in "
+                         f"{best['setting']}.")
+        else:
+            lines.append("- **Shortcuts**: not checked (these records carry no reference rows).")
+    methods = board.table[~board.table["method"].str.startswith(REFERENCE_PREFIX)]
+    if "constant_f1_mean" in board.table and methods["constant_f1_mean"].notna().any():
+        floors = methods.groupby(["dataset", "setting"])["constant_f1_mean"].first()
+        lines.append("- **F1 floor**: predicting *malicious* for every row scores F1 " +
+                     ", ".join(f"{v * 100:.1f} ({s})" for (_, s), v in floors.items()) +
+                     ". Any binary F1 below it is worse than doing nothing; read balanced "
+                     "accuracy and MCC beside F1.")
+    seeds = methods["n"]
+    if len(seeds) and seeds.min() != seeds.max():
+        lines.append(f"- **Seeds**: cells hold {seeds.min()} to {seeds.max()} seeds; paired "
+                     f"tests use the seeds both methods have.")
+    if methods["failed"].sum():
+        lines.append(f"- **Failures**: {int(methods['failed'].sum())} job(s) failed and are not "
+                     f"averaged (see `runs.csv`).")
+    for caveat in spec.caveats:
+        lines.append(f"- **Differs from the paper**: {caveat}")
+    return lines + [""]
+
+
+def result_lines(board: Leaderboard, metric: str, intervals: pd.DataFrame,
+                 significance: pd.DataFrame) -> list[str]:
+    """Per setting: each row's mean [95 % CI], the floors, and the verdict against the best."""
+    lines = []
+    extra = [m for m in ("f1", "constant_f1", "balanced_accuracy", "mcc", "roc_auc", "pr_auc")
+             if m != metric and f"{m}_mean" in board.table and
+             board.table[f"{m}_mean"].notna().any()]
+    verdicts = {(r.dataset, r.scenario, r.setting, r.method_a): r
+                for r in significance.itertuples()}
+    bounds = {(r.dataset, r.scenario, r.setting, r.method, r.variant): r
+              for r in intervals.itertuples()}
+    for (dataset, scenario, setting), group in board.table.groupby(
+            ["dataset", "scenario", "setting"], sort=True):
+        lines += [f"### {dataset} / {scenario} / {setting}", "",
+                  f"| method | n | {metric} [95 % CI] | " + " | ".join(extra) +
+                  " | vs best (Holm p) |",
+                  "|" + "---|" * (4 + len(extra))]
+        for r in group.itertuples():
+            label = label_of(r.method, r.variant)
+            bound = bounds.get((dataset, scenario, setting, r.method, r.variant))
+            mean = getattr(r, f"{metric}_mean")
+            ci = (f" [{bound.ci_low:.4f}, {bound.ci_high:.4f}]" if bound is not None
+                  and not pd.isna(bound.ci_low) else "")
+            test = verdicts.get((dataset, scenario, setting, label))
+            against = ("**best**" if test is None and not pd.isna(mean) else "-" if test is None
+                       else f"{test.verdict} ({test.mean_diff * 100:+.2f} pts, p = "
+                            f"{test.p_holm:.3g}, {test.test}, n = {test.n})")
+            cells = " | ".join(_fmt(getattr(r, f"{m}_mean"), 4) for m in extra)
+            lines.append(f"| {label} | {r.n} | {_fmt(mean, 4)}{ci} | {cells} | {against} |")
+        lines += ["", *prose(significance, dataset, scenario, setting), ""]
+    return lines
+
+
+def prose(significance: pd.DataFrame, dataset: str, scenario: str, setting: str) -> list[str]:
+    """Sentences generated from the tests, so no claim outruns the evidence."""
+    rows = significance[(significance["dataset"] == dataset) & (significance["scenario"] ==
+                                                                scenario) &
+                        (significance["setting"] == setting)]
+    if rows.empty:
+        return ["Only one method here: nothing to compare."]
+    best = rows["method_b"].iloc[0]
+
+    def names(kind: str) -> str:
+        found = rows[rows["verdict"] == kind]["method_a"].tolist()
+        return ", ".join(f"`{m}`" for m in found) or "none"
+
+    out = [f"Highest mean: `{best}`. Paired tests against it, Holm-corrected at 5 %:",
+           f"- significantly below it: {names('below')};",
+           f"- equivalent to it (whole 95 % interval of the difference within "
+           f"±{EQUIVALENCE_MARGIN * 100:.0f} point): {names('equivalent')};",
+           f"- not distinguishable from it with these seeds (neither better nor shown "
+           f"equivalent): {names('not distinguishable')}."]
+    if (rows["verdict"] == "above").any():
+        out.append(f"- above it on the seeds both have: {names('above')}.")
+    methods = rows[~rows["method_a"].str.startswith(REFERENCE_PREFIX)]
+    if len(methods):
+        n = int(methods["n"].max())
+        floor = smallest_p(n) * len(methods)
+        if methods["test"].eq("wilcoxon").any() and floor >= 0.05:
+            out.append(f"- note: with {n} seeds the smallest Wilcoxon p is {smallest_p(n):.3g}; "
+                       f"Holm over {len(methods)} comparisons lifts it to {min(floor, 1):.3g}, "
+                       f"so no difference here *could* reach significance: more seeds are "
+                       f"needed before any ranking between these methods is a finding.")
+    probe = rows[rows["method_a"] == f"{REFERENCE_PREFIX}probe"]
+    if len(probe) and probe["verdict"].iloc[0] != "below":
+        out.append(f"So `{best}` is **not shown to beat a one-feature tree** here.")
+    return out
+
+
 def markdown(spec: StudySpec, table: pd.DataFrame, sources: list[Path],
-             extra: dict[str, Any], further: list[tuple[StudySpec, pd.DataFrame]] = ()) -> str:
-    lines = [f"# {spec.title}", "",
-             f"Metric: the first of `{'`, `'.join(spec.metric)}` a cell has, in percent, mean ± "
-             f"sample std over seeds (n = seeds).",
-             "Paper numbers are the published ones; *difference* = ours - paper. Cells without "
-             "a published counterpart show '-'.", ""]
+             extra: dict[str, Any], further: list[tuple[StudySpec, pd.DataFrame]] = (),
+             board: Leaderboard | None = None, intervals: pd.DataFrame | None = None,
+             significance: pd.DataFrame | None = None, ranking: dict | None = None) -> str:
+    metric = spec.metric[0]
+    lines = [f"# {spec.title}", ""]
+    if board is not None:
+        lines += caveat_lines(spec, board, metric)
+    lines += ["## How this report was made", ""]
     for key, value in extra.items():
         lines.append(f"- {key}: {value}")
-    lines += [f"- runs: {', '.join(str(s) for s in sources)}", ""]
+    lines += [f"- runs: {', '.join(str(s) for s in sources)}",
+              "- every job's row (seed, status, all metrics, overrides, config fingerprint, "
+              "commit) is in `runs.csv`; the tests are in `significance.csv`", ""]
+    if board is not None and intervals is not None and significance is not None:
+        lines += [f"## Results per setting (`{metric}`, paired by seed)", "",
+                  "Rows `ref:*` are reference classifiers scored on the same splits: majority "
+                  "class, stratified random, and the best single-feature depth-2 tree (feature "
+                  "chosen on training rows only).", ""]
+        lines += result_lines(board, metric, intervals, significance)
+        if ranking is not None:
+            lines += ["## Ranking over all settings", "",
+                      f"Friedman p = {ranking['p_friedman']:.3g} over {ranking['blocks']} "
+                      f"(setting, seed) blocks; mean ranks (1 = best): " +
+                      ", ".join(f"`{m}` {r:.2f}" for m, r in ranking["ranks"].items()) + ".",
+                      "", "![critical difference diagram](critical_difference.png)", ""]
+    lines += ["## Beside the paper", "",
+              f"Metric: the first of `{'`, `'.join(spec.metric)}` a cell has, in percent, mean ± "
+              f"sample std over seeds (n = seeds).",
+              "Paper numbers are the published ones; *difference* = ours - paper. Cells without "
+              "a published counterpart show '-'. A difference is a description, not a test: "
+              "the paper publishes no per-seed numbers.", ""]
     if (table["origin"] == "synthetic").any():
         lines += ["**Rows marked synthetic were computed on simulated data, not a real chain.**",
                   ""]
@@ -215,16 +361,27 @@ def write_report(study_file: Path, sources: list[Path], out: Path,
     spec = StudySpec.load(study_file)
     runs_files = [*runs_files, *(p for p in sources if Path(p).suffix == ".csv")]
     sources = [p for p in sources if Path(p).suffix != ".csv"]
-    board = Leaderboard.from_dirs(sources, runs_files=runs_files)
+    board = Leaderboard.from_dirs(sources, runs_files=runs_files, metric=spec.metric[0])
     table = compare(board, spec)
+    metric = spec.metric[0]
+    intervals = cell_intervals(board.runs, metric)
+    significance = compare_to_best(board.runs, metric)
+    ranking = friedman_nemenyi(board.runs, metric)
     out.mkdir(parents=True, exist_ok=True)
-    for name, png in figures(board, spec, table).items():
+    images = figures(board, spec, table)
+    if ranking is not None:
+        images["critical_difference.png"] = critical_difference_png(ranking, spec.title)
+    for name, png in images.items():
         with atomic_output(out / name) as tmp:
             tmp.write_bytes(png)
     write_atomic(out / "comparison.csv", table.to_csv(index=False))
+    write_atomic(out / "significance.csv", significance.to_csv(index=False))
+    write_atomic(out / "intervals.csv", intervals.to_csv(index=False))
     further = [(other, compare(board, other)) for other in spec.further()]
     for other, other_table in further:
         write_atomic(out / f"comparison_{other.metric[0]}.csv", other_table.to_csv(index=False))
     path = out / "report.md"
-    write_atomic(path, markdown(spec, table, sources, extra or {}, further))
+    write_atomic(path, markdown(spec, table, [*sources, *runs_files], extra or {}, further,
+                                board=board, intervals=intervals, significance=significance,
+                                ranking=ranking))
     return path

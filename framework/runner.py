@@ -273,6 +273,13 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
     }
 
 
+def load_dataset(cfg: DictConfig, manager: PluginManager | None = None) -> AccountData:
+    """The data a job of this config would see (for commands such as ``audit``)."""
+    manager = manager or get_plugin_manager()
+    validate_plugin_names(cfg, manager)
+    return _load_dataset(cfg, manager, int(cfg.seed))
+
+
 def _load_dataset(cfg: DictConfig, manager: PluginManager, seed: int) -> AccountData:
     """The job's data: its dataset, or a source/target pair when a target dataset is set."""
     data = _load_one(cfg, cfg.dataset, manager, seed)

@@ -23,6 +23,8 @@ from framework.record import config_fingerprint, identity_overrides
 
 RUNS_FILE = "runs.csv"
 CELL_KEYS = ["dataset", "scenario", "setting", "method", "variant"]
+# Reference classifiers' rows are named ``ref:<name>`` (kind ``reference``).
+REFERENCE_PREFIX = "ref:"
 # Columns without which a runs.csv cannot be resumed from or compared.
 REQUIRED_COLUMNS = [*CELL_KEYS, "seed", "kind", "status", "study", "overrides", "config_hash"]
 

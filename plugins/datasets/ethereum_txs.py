@@ -26,6 +26,8 @@ Policies (recorded in every result's provenance):
 * The null address ``0x000...0`` of the normal set is not an account anyone controls (its
   history is burns); ``drop_null_address=true`` (default) removes it as a centre.
 * ``classes`` chooses which labels to load (e.g. ``[phishing, normal]`` to stay within one crawl).
+* Each account's crawl is declared as its **source** (``AccountData.sources``), so
+  ``chainsleuth audit`` can show which attributes name the crawl.
 
 Features are the 43 account-schema attributes of each centre, computed from its deduplicated
 history. Histories stay available (``extras["events"]``, ``extras["links"]``) so augmentations
@@ -59,6 +61,10 @@ RELATIVE_PATH = "ethereum_txs_fdgnn"
 FOLDERS = {"phishing": "Phishing first-order nodes", "normal": "Normal first-order nodes",
            "hack": "Hack first-order nodes", "ponzi": "Ponzi first-order nodes"}
 CLASSES = ("normal", "phishing", "hack", "ponzi")
+# Each label was collected by one of two crawls (different columns, periods and filters).
+CRAWL_OF = {"phishing": "phishing_normal_crawl", "normal": "phishing_normal_crawl",
+            "hack": "hack_ponzi_crawl", "ponzi": "hack_ponzi_crawl"}
+CRAWLS = ["phishing_normal_crawl", "hack_ponzi_crawl"]
 FULL_HEADER = ",TxHash,BlockHeight,TimeStamp,From,To,Value,ContractAddress,Input,isError"
 SHORT_HEADER = ", TxHash, BlockHeight, TimesStamp, From, To, Value"
 NULL_ADDRESS = "0x" + "0" * 40
@@ -213,6 +219,8 @@ class EthereumTxsDataset:
                                         links[links["account"].isin(set(ids))], ids)
         y = np.array([self.classes.index(label) for label in centres.to_numpy()])
         graph, edge_index = _interaction_graph(frame, ids)
+        labels = centres.to_numpy()
+        first_seen = events.groupby("account")["timestamp"].min().reindex(ids).to_numpy()
         return AccountData(
             name="ethereum_txs", ids=ids, X=attributes.to_numpy(),
             feature_names=list(ATTRIBUTE_NAMES), y=y, class_names=list(self.classes),
@@ -225,6 +233,8 @@ class EthereumTxsDataset:
                          "drop_null_address": self.drop_null_address,
                          "transactions": int(len(frame))}),
             edge_index=edge_index,
+            sources=np.array([CRAWLS.index(CRAWL_OF[label]) for label in labels]),
+            source_names=list(CRAWLS), time=first_seen,
             extras={"events": events[events["account"].isin(set(ids))].reset_index(drop=True),
                     "links": links[links["account"].isin(set(ids))].reset_index(drop=True),
                     "graph": graph, "feature_space": "account_schema"})

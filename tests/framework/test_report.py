@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from framework.errors import ConfigError
+from framework.leaderboard import Leaderboard
 from framework.report import StudySpec, write_report
 from framework.results import SCHEMA_VERSION, write_result
 
@@ -60,3 +62,33 @@ def test_numeric_settings_are_ordered_by_value(tmp_path):
     write_report(study, [tmp_path / "runs"], tmp_path / "out")
     table = pd.read_csv(tmp_path / "out" / "comparison.csv")
     assert table["setting"].astype(str).tolist() == ["10", "20", "100"]
+
+
+def test_report_opens_with_caveats_and_writes_the_tests(tmp_path):
+    """Caveats first (data, floor, paper differences), then per-setting intervals and paired
+    verdicts generated from significance.csv; a critical-difference diagram over settings."""
+    rng = np.random.default_rng(0)
+    for seed in range(10):
+        for model, base in (("lr", 0.9), ("dt", 0.7), ("knn", 0.89)):
+            record = _record(model, seed, base + rng.normal(scale=0.005), 0.5)
+            record["metrics"].update(prevalence=0.8, constant_f1=2 * 0.8 / 1.8,
+                                     balanced_accuracy=base - 0.1)
+            write_result(tmp_path / "runs" / f"{model}{seed}", record)
+    study = tmp_path / "study.yaml"
+    study.write_text("title: T\nmetric: [f1]\nsetting_key: unseen_class\nmethods: {lr: LR}\n"
+                     "caveats: ['The paper used Bitcoin.']\n")
+    report = write_report(study, [tmp_path / "runs"], tmp_path / "out").read_text()
+    assert report.index("## Caveats") < report.index("## Results per setting")
+    assert "predicting *malicious* for every row scores F1 88.9" in report
+    assert "**Differs from the paper**: The paper used Bitcoin." in report
+    significance = pd.read_csv(tmp_path / "out" / "significance.csv")
+    assert set(significance.columns) >= {"setting", "method_a", "method_b", "metric",
+                                         "mean_diff", "ci_low", "ci_high", "p_value", "p_holm"}
+    dt = significance.set_index("method_a").loc["dt"]
+    assert dt["method_b"] == "lr" and dt["verdict"] == "below" and dt["test"] == "wilcoxon"
+    assert "significantly below it: `dt`" in report
+    assert (tmp_path / "out" / "critical_difference.png").read_bytes()[:4] == b"\x89PNG"
+    # Rebuilt from runs.csv alone, the report says the same.
+    Leaderboard.from_dirs([tmp_path / "runs"]).write(tmp_path / "board")
+    again = write_report(study, [tmp_path / "board" / "runs.csv"], tmp_path / "again")
+    assert "significantly below it: `dt`" in again.read_text()

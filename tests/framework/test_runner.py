@@ -5,6 +5,7 @@ import json
 import numpy as np
 from helpers import FAST, TINY_SIM, make_config
 
+from framework.hookspecs import hookimpl
 from framework.results import SCHEMA_VERSION
 from framework.runner import JobInfo, run_job
 
@@ -82,3 +83,31 @@ def test_resume_reruns_when_the_config_changed(tmp_path):
     assert is_complete(tmp_path / "job", ["model=lr"], config)
     config["model"] = {**config["model"], "C": 0.5}
     assert not is_complete(tmp_path / "job", ["model=lr"], config)
+
+
+class RaisingLogger:
+    """A logger whose every hook raises, as a broken W&B would."""
+
+    @hookimpl
+    def on_run_started(self, run):
+        raise RuntimeError("logger down at start")
+
+    @hookimpl
+    def on_run_finished(self, run, result):
+        raise RuntimeError("logger down at finish")
+
+
+def test_a_raising_logger_leaves_a_good_job_good(tmp_path, monkeypatch):
+    from framework.plugin_manager import get_plugin_manager
+
+    manager = get_plugin_manager()
+    logger = RaisingLogger()
+    monkeypatch.setattr("framework.runner._optional_plugin",
+                        lambda cfg, m, kind: logger if kind == "logger" else None)
+    record = run(tmp_path, ["model=lr"])
+    assert record["status"] == "ok"
+    on_disk = json.loads((tmp_path / "job" / "result.json").read_text())
+    assert on_disk["status"] == "ok" and on_disk["metrics"]["macro_f1"] > 0
+    assert any("logger down at finish" in w for w in on_disk["warnings"])
+    assert any("logger down at start" in w for w in on_disk["warnings"])
+    assert not manager.pm.is_registered(logger)

@@ -1,0 +1,197 @@
+"""Paired statistics over seeds: which differences between methods the runs can support.
+
+The same seed gives every method the same split, so methods are compared **paired by seed**:
+the difference of two methods on one seed removes the split's own difficulty from the noise.
+
+* Per cell: the mean with a 95 % percentile-bootstrap interval over seeds.
+* Per (dataset, scenario, setting): every method against the best one (highest mean), on the
+  seeds both have. Test: Wilcoxon signed-rank when n >= 6 pairs, else a paired t-test (with
+  five pairs the smallest two-sided Wilcoxon p is 0.0625, so it could never reject). A constant
+  non-zero difference (where t is undefined) gets the exact sign test. The interval of the mean
+  difference is the paired t interval. p-values are Holm-corrected within the setting, in two
+  families: the methods, and the reference rows (``ref:*``, floors that should not dilute the
+  power of the comparisons between methods).
+* Verdicts, used by reports instead of free prose: ``below`` (the best is better, p_holm <
+  alpha), ``above`` (this one is better), ``equivalent`` (not different and the whole interval
+  of the difference lies within +-:data:`EQUIVALENCE_MARGIN`) or ``not distinguishable``.
+* Over all settings: Friedman's test and Nemenyi's post-hoc on ranks, blocks being
+  (setting, seed), drawn as a critical-difference diagram (scikit-posthocs).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from framework.runs import REFERENCE_PREFIX
+
+ALPHA = 0.05
+EQUIVALENCE_MARGIN = 0.01  # one point of a metric in [0, 1]
+SETTING_KEYS = ["dataset", "scenario", "setting"]
+SIGNIFICANCE_COLUMNS = ["dataset", "scenario", "setting", "method_a", "method_b", "metric", "n",
+                        "test", "mean_a", "mean_b", "mean_diff", "ci_low", "ci_high", "p_value",
+                        "p_holm", "verdict"]
+
+
+def label_of(method: str, variant: str) -> str:
+    return method if variant in ("-", "", None) or pd.isna(variant) else f"{method} [{variant}]"
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjustment (monotone, capped at 1); NaN stays NaN."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(len(p), np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    order = valid[np.argsort(p[valid], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        out[index] = running
+    return out.tolist()
+
+
+def bootstrap_interval(values: np.ndarray, seed: int = 0, resamples: int = 10_000,
+                       level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean; a single value has no interval (NaN)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return (np.nan, np.nan)
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (resamples, len(values)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    return (float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail)))
+
+
+def paired_test(a: np.ndarray, b: np.ndarray) -> tuple[str, float]:
+    """(test name, two-sided p) for paired samples ``a`` and ``b``."""
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    n = len(diff)
+    if n < 2:
+        return ("none (n < 2)", np.nan)
+    if np.all(diff == 0):
+        return ("identical", 1.0)
+    if np.allclose(diff, diff[0]):
+        return ("sign", float(min(1.0, 2 * 0.5 ** n)))
+    if n >= 6:
+        return ("wilcoxon", float(stats.wilcoxon(diff, zero_method="wilcox").pvalue))
+    return ("paired t", float(stats.ttest_rel(a, b).pvalue))
+
+
+def _t_interval(diff: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    n = len(diff)
+    if n < 2:
+        return (np.nan, np.nan)
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n)
+    return (float(diff.mean() - half), float(diff.mean() + half))
+
+
+def _ok(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    ok = runs[(runs["status"] == "ok") & runs[metric].notna()].copy()
+    ok["label"] = [label_of(m, v) for m, v in zip(ok["method"], ok["variant"])]
+    return ok
+
+
+def cell_intervals(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Mean and 95 % bootstrap interval over seeds, per cell."""
+    rows = []
+    for key, group in _ok(runs, metric).groupby([*SETTING_KEYS, "method", "variant"], sort=True):
+        values = group[metric].to_numpy(dtype=float)
+        low, high = bootstrap_interval(values)
+        rows.append({**dict(zip([*SETTING_KEYS, "method", "variant"], key)), "metric": metric,
+                     "n": len(values), "mean": float(values.mean()), "ci_low": low,
+                     "ci_high": high})
+    return pd.DataFrame(rows)
+
+
+def compare_to_best(runs: pd.DataFrame, metric: str, alpha: float = ALPHA) -> pd.DataFrame:
+    """Every method against the best of its setting, paired by seed, Holm-corrected."""
+    rows = []
+    for key, group in _ok(runs, metric).groupby(SETTING_KEYS, sort=True):
+        table = group.pivot_table(index="seed", columns="label", values=metric, aggfunc="first")
+        means = table.mean()
+        best = str(means.idxmax())
+        found = []
+        for other in sorted(means.index):
+            if other == best:
+                continue
+            pair = table[[other, best]].dropna()
+            a, b = pair[other].to_numpy(), pair[best].to_numpy()
+            test, p = paired_test(a, b)
+            low, high = _t_interval(a - b)
+            found.append({**dict(zip(SETTING_KEYS, key)), "method_a": other, "method_b": best,
+                          "metric": metric, "n": len(pair), "test": test,
+                          "mean_a": float(a.mean()) if len(a) else np.nan,
+                          "mean_b": float(b.mean()) if len(b) else np.nan,
+                          "mean_diff": float((a - b).mean()) if len(a) else np.nan,
+                          "ci_low": low, "ci_high": high, "p_value": p})
+        for family in (False, True):
+            members = [r for r in found if r["method_a"].startswith(REFERENCE_PREFIX) == family]
+            for row, adjusted in zip(members, holm([r["p_value"] for r in members])):
+                row["p_holm"] = adjusted
+                row["verdict"] = verdict(row["mean_diff"], row["ci_low"], row["ci_high"],
+                                         adjusted, alpha)
+                rows.append(row)
+    return pd.DataFrame(rows, columns=SIGNIFICANCE_COLUMNS)
+
+
+def smallest_p(n: int) -> float:
+    """The smallest two-sided p a test of n pairs can give (what n seeds can ever show)."""
+    return 2 * 0.5 ** n if n >= 6 else 0.0  # a paired t can give any p
+
+
+def verdict(mean_diff: float, ci_low: float, ci_high: float, p_holm: float,
+            alpha: float = ALPHA) -> str:
+    if not np.isnan(p_holm) and p_holm < alpha:
+        return "above" if mean_diff > 0 else "below"
+    if not np.isnan(ci_low) and -EQUIVALENCE_MARGIN <= ci_low and ci_high <= EQUIVALENCE_MARGIN:
+        return "equivalent"
+    return "not distinguishable"
+
+
+def rank_blocks(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Blocks (setting, seed) x methods, keeping methods present in every block and blocks
+    complete for them (Friedman needs a full matrix)."""
+    ok = _ok(runs, metric)
+    if ok.empty:
+        return pd.DataFrame()
+    ok["block"] = [" / ".join(map(str, k)) for k in zip(*(ok[c] for c in [*SETTING_KEYS, "seed"]))]
+    matrix = ok.pivot_table(index="block", columns="label", values=metric, aggfunc="first")
+    matrix = matrix.loc[:, matrix.notna().mean() >= 0.5]
+    return matrix.dropna()
+
+
+def friedman_nemenyi(runs: pd.DataFrame, metric: str) -> dict[str, Any] | None:
+    """Friedman's p over (setting, seed) blocks, mean ranks, and Nemenyi's p-value matrix."""
+    import scikit_posthocs as sp
+
+    matrix = rank_blocks(runs, metric)
+    if matrix.shape[0] < 2 or matrix.shape[1] < 3:
+        return None
+    ranks = matrix.rank(axis=1, ascending=False).mean()
+    p_friedman = float(stats.friedmanchisquare(*[matrix[c] for c in matrix.columns]).pvalue)
+    nemenyi = sp.posthoc_nemenyi_friedman(matrix.reset_index(drop=True))
+    return {"blocks": int(matrix.shape[0]), "ranks": ranks.sort_values(),
+            "p_friedman": p_friedman, "nemenyi": nemenyi}
+
+
+def critical_difference_png(result: dict[str, Any], title: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import scikit_posthocs as sp
+
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(result["ranks"]) + 1.6))
+    sp.critical_difference_diagram(result["ranks"], result["nemenyi"], ax=ax)
+    ax.set_title(f"{title}\nmean rank over {result['blocks']} (setting, seed) blocks; "
+                 f"Friedman p = {result['p_friedman']:.2g}; bars join methods Nemenyi cannot "
+                 f"separate", fontsize=9)
+    fig.set_layout_engine("constrained")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    return buffer.getvalue()

@@ -1,0 +1,55 @@
+"""Metrics on hand cases, checked against scikit-learn and against arithmetic done by hand."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import (average_precision_score, balanced_accuracy_score, matthews_corrcoef,
+                             roc_auc_score)
+
+from framework.metrics import classification_metrics, constant_f1
+
+
+def test_binary_case_by_hand():
+    # 8 test rows, 6 positive (class 1): prevalence 0.75.
+    y = np.array([1, 1, 1, 1, 1, 1, 0, 0])
+    pred = np.array([1, 1, 1, 0, 0, 1, 0, 1])
+    score = np.array([0.9, 0.8, 0.7, 0.4, 0.3, 0.6, 0.2, 0.65])
+    proba = np.column_stack([1 - score, score])
+    m = classification_metrics(y, pred, proba, ["benign", "malicious"], positive_class=1)
+    assert m["prevalence"] == pytest.approx(0.75)
+    assert m["constant_f1"] == pytest.approx(2 * 0.75 / 1.75)  # precision .75, recall 1
+    # positive class: TP 4, FP 1, FN 2 -> precision 0.8, recall 2/3
+    assert m["f1"] == pytest.approx(2 * 0.8 * (2 / 3) / (0.8 + 2 / 3))
+    assert m["balanced_accuracy"] == pytest.approx((4 / 6 + 1 / 2) / 2)
+    assert m["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, pred))
+    assert m["mcc"] == pytest.approx(matthews_corrcoef(y, pred))
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y, score))
+    assert m["pr_auc"] == pytest.approx(average_precision_score(y, score))
+
+
+def test_the_constant_classifier_scores_exactly_constant_f1():
+    y = np.array([1] * 17 + [0] * 3)
+    everything = np.ones(20, dtype=int)
+    m = classification_metrics(y, everything, None, ["b", "m"], positive_class=1)
+    assert m["f1"] == pytest.approx(m["constant_f1"]) and m["f1"] > 0.9
+    assert m["balanced_accuracy"] == pytest.approx(0.5) and m["mcc"] == 0.0
+    assert constant_f1(0.0) == 0.0
+
+
+def test_multiclass_ranking_is_one_vs_rest_macro_over_present_classes():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 60)  # class 3 never occurs in the test rows
+    proba = rng.dirichlet(np.ones(4), 60)
+    pred = proba.argmax(axis=1)
+    m = classification_metrics(y, pred, proba, ["a", "b", "c", "d"], positive_class=None)
+    expected_roc = np.mean([roc_auc_score(y == k, proba[:, k]) for k in range(3)])
+    expected_pr = np.mean([average_precision_score(y == k, proba[:, k]) for k in range(3)])
+    assert m["roc_auc"] == pytest.approx(expected_roc)
+    assert m["pr_auc"] == pytest.approx(expected_pr)
+    assert "prevalence" not in m and "constant_f1" not in m
+    assert m["mcc"] == pytest.approx(matthews_corrcoef(y, pred))
+
+
+def test_a_test_set_with_one_class_has_no_ranking_metrics():
+    y = np.ones(5, dtype=int)
+    m = classification_metrics(y, y, np.tile([0.2, 0.8], (5, 1)), ["b", "m"], positive_class=1)
+    assert "roc_auc" not in m and "pr_auc" not in m and m["prevalence"] == 1.0

@@ -1,0 +1,49 @@
+"""Reference classifiers and single-feature probes: a planted shortcut is found, noise is not."""
+
+import numpy as np
+import pytest
+
+from framework.references import probe_scores, reference_results
+
+
+def planted(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    noise = rng.normal(size=n)
+    shortcut = np.where(y == 1, rng.uniform(5, 6, n), rng.uniform(0, 1, n))
+    weak = y + rng.normal(scale=2.0, size=n)
+    X = np.column_stack([noise, shortcut, weak])
+    return X, y, ["noise", "shortcut", "weak"]
+
+
+def test_probe_finds_the_planted_shortcut_and_not_the_noise():
+    X, y, names = planted()
+    scores = {s.feature: s.score for s in probe_scores(X, y, names, seed=0)}
+    assert probe_scores(X, y, names, seed=0)[0].feature == "shortcut"
+    assert scores["shortcut"] > 0.99
+    assert scores["noise"] < 0.6  # chance for two balanced classes is about 0.5
+    assert scores["noise"] < scores["weak"] < scores["shortcut"]
+
+
+def test_a_missing_value_pattern_is_a_shortcut_too():
+    X, y, names = planted()
+    X[:, 0] = np.where(y == 1, np.nan, X[:, 0])  # "undefined" only for one class
+    best = probe_scores(X, y, names, seed=0)
+    assert {best[0].feature, best[1].feature} == {"noise", "shortcut"}
+    assert min(best[0].score, best[1].score) > 0.99
+
+
+def test_references_use_training_rows_only_for_their_choices():
+    X, y, names = planted()
+    train, test = np.arange(400), np.arange(400, 600)
+    refs = reference_results(X, names, y, train, test, ["b", "m"], 1, seed=0)
+    assert refs["probe"]["feature"] == "shortcut" and refs["probe"]["f1"] > 0.99
+    assert refs["majority"]["balanced_accuracy"] == pytest.approx(0.5)
+    assert refs["majority"]["mcc"] == 0.0
+    assert 0.3 < refs["stratified"]["balanced_accuracy"] < 0.7
+    # Destroy the shortcut in the training rows only: the probe must not pick it any more,
+    # because its choice never looks at test labels.
+    X_bad = X.copy()
+    X_bad[train, 1] = np.random.default_rng(1).permutation(X_bad[train, 1])
+    refs = reference_results(X_bad, names, y, train, test, ["b", "m"], 1, seed=0)
+    assert refs["probe"]["feature"] == "weak"
