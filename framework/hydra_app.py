@@ -15,7 +15,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from framework.errors import ChainSleuthError
+from framework.errors import ChainSleuthError, ConfigError
 from framework.leaderboard import Leaderboard
 from framework.paths import config_dir
 from framework.plugin_manager import PluginManager, get_plugin_manager
@@ -50,7 +50,8 @@ def compose_config(overrides: list[str]) -> DictConfig:
         return compose(config_name="config", overrides=overrides)
 
 
-def task_function(cfg: DictConfig) -> dict[str, Any]:
+def task_function(cfg: DictConfig) -> dict[str, Any] | float:
+    """Run one job; a tuning trial returns its objective (a float) to the Optuna sweeper."""
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     job = JobInfo(output_dir=Path(hydra_cfg.runtime.output_dir), name=hydra_cfg.job.name,
@@ -70,6 +71,13 @@ def task_function(cfg: DictConfig) -> dict[str, Any]:
               f"seed {cfg.seed}: "
               f"macro-F1 {metrics['macro_f1']:.4f}, accuracy {metrics['accuracy']:.4f} "
               f"({record['timings']['total_s']:.1f} s)\n  result: {job.output_dir / 'result.json'}")
+    if cfg.get("tune") is not None and cfg.tune.get("enabled"):
+        metric = cfg.tune.metric
+        value = (record.get("metrics") or {}).get(metric)
+        if record["status"] == "ok" and value is None:
+            raise ConfigError(f"tune.metric '{metric}' is not in this job's metrics "
+                              f"({', '.join(k for k, v in record['metrics'].items() if isinstance(v, float))})")
+        return float(value) if value is not None else -1.0  # -1: every metric's floor
     return record
 
 
@@ -78,6 +86,10 @@ class SweepLeaderboard(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
+        if config.get("tune") is not None and config.tune.get("enabled"):
+            print("[chainsleuth] tuning sweep: trials are scored on a validation split of the "
+                  "training rows, so they make no leaderboard")
+            return
         try:
             board = Leaderboard.from_dirs([sweep_dir])
         except ChainSleuthError as exc:

@@ -56,7 +56,10 @@ def check_metric(metric: str, runs: pd.DataFrame) -> str:
 
 
 def record_rows(record: dict[str, Any], source: Path | None = None) -> list[dict[str, Any]]:
-    """The job's row, plus one row per reference classifier it scored on its split."""
+    """The job's row, plus one row per reference classifier it scored on its split; none for
+    a tuning trial (scored on training rows, not comparable with evaluations)."""
+    if record.get("purpose") == "tuning":
+        return []
     cell = Cell.of_record(record)
     dataset = record.get("dataset") or {}
     metrics = record.get("metrics") or {}

@@ -122,6 +122,8 @@ class ResultRecord:
     ``references`` holds the reference classifiers' metrics on the job's own test split
     (majority class, stratified random, best single-feature probe; see
     :mod:`framework.references`), so every leaderboard can show them beside the methods.
+    ``purpose`` is ``"tuning"`` for a trial of a hyper-parameter search (scored on a validation
+    split of the training rows; leaderboards leave it out) and ``"evaluation"`` otherwise.
     ``warnings`` collects what went wrong around the job without changing its status (e.g. a
     logger that failed).
     """
@@ -136,6 +138,7 @@ class ResultRecord:
     environment: dict[str, Any]
     started_at: str
     study: str | None = None
+    purpose: str = "evaluation"
     status: str = "running"
     error: dict[str, Any] | None = None
     finished_at: str | None = None

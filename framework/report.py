@@ -41,7 +41,8 @@ import yaml
 
 from framework.errors import ConfigError, DataError
 from framework.leaderboard import REFERENCE_PREFIX, Leaderboard
-from framework.results import atomic_output, write_atomic
+from framework.record import Cell
+from framework.results import atomic_output, find_results, read_result, write_atomic
 from framework.statistics import (EQUIVALENCE_MARGIN, cell_intervals, compare_to_best,
                                   critical_difference_png, friedman_nemenyi, label_of,
                                   smallest_p)
@@ -270,7 +271,8 @@ def prose(significance: pd.DataFrame, dataset: str, scenario: str, setting: str)
 def markdown(spec: StudySpec, table: pd.DataFrame, sources: list[Path],
              extra: dict[str, Any], further: list[tuple[StudySpec, pd.DataFrame]] = (),
              board: Leaderboard | None = None, intervals: pd.DataFrame | None = None,
-             significance: pd.DataFrame | None = None, ranking: dict | None = None) -> str:
+             significance: pd.DataFrame | None = None, ranking: dict | None = None,
+             budget: pd.DataFrame | None = None) -> str:
     metric = spec.metric[0]
     lines = [f"# {spec.title}", ""]
     if board is not None:
@@ -293,6 +295,8 @@ def markdown(spec: StudySpec, table: pd.DataFrame, sources: list[Path],
                       f"(setting, seed) blocks; mean ranks (1 = best): " +
                       ", ".join(f"`{m}` {r:.2f}" for m, r in ranking["ranks"].items()) + ".",
                       "", "![critical difference diagram](critical_difference.png)", ""]
+    if budget is not None:
+        lines += budget_lines(budget)
     lines += ["## Beside the paper", "",
               f"Metric: the first of `{'`, `'.join(spec.metric)}` a cell has, in percent, mean ± "
               f"sample std over seeds (n = seeds).",
@@ -354,8 +358,50 @@ def _png(fig: Any, plt: Any) -> bytes:
     return buffer.getvalue()
 
 
+def compute_budget(runs: pd.DataFrame, tuning_dirs: list[Path]) -> pd.DataFrame:
+    """Per method: tuning trials per setting and CPU seconds spent tuning and evaluating, so a
+    reader sees that every method had the same budget (or that none was tuned)."""
+    trials = []
+    for path in find_results(tuning_dirs):
+        record = read_result(path)
+        if record.get("purpose") == "tuning":
+            cell = Cell.of_record(record)
+            trials.append({"method": cell.method, "setting": cell.setting,
+                           "cpu_s": (record.get("timings") or {}).get("cpu_s") or 0.0})
+    jobs = runs[runs["kind"] == "method"]
+    rows = []
+    for method, group in jobs.groupby("method", sort=True):
+        tuned = pd.DataFrame([t for t in trials if t["method"] == method],
+                             columns=["method", "setting", "cpu_s"])
+        per_setting = tuned.groupby("setting").size()
+        rows.append({"method": method,
+                     "trials_per_setting": (int(per_setting.min()) if len(per_setting) else 0),
+                     "tuning_cpu_s": float(tuned["cpu_s"].sum()),
+                     "evaluation_cpu_s": float(pd.to_numeric(group["cpu_s"],
+                                                             errors="coerce").sum())})
+    return pd.DataFrame(rows, columns=["method", "trials_per_setting", "tuning_cpu_s",
+                                       "evaluation_cpu_s"])
+
+
+def budget_lines(budget: pd.DataFrame) -> list[str]:
+    if budget.empty:
+        return []
+    tuned = budget["trials_per_setting"].max() > 0
+    lines = ["## Budget per method", "",
+             ("Every method was tuned with the same number of trials per setting." if tuned
+              and budget["trials_per_setting"].nunique() == 1 else
+              "**Unequal tuning budgets** (see the table)." if tuned else
+              "No method was tuned: every one ran with its defaults (the paper tuned all)."),
+             "", "| method | trials per setting | tuning CPU s | evaluation CPU s |",
+             "|---|---|---|---|"]
+    lines += [f"| {r.method} | {r.trials_per_setting} | {r.tuning_cpu_s:.0f} | "
+              f"{r.evaluation_cpu_s:.0f} |" for r in budget.itertuples()]
+    return lines + [""]
+
+
 def write_report(study_file: Path, sources: list[Path], out: Path,
-                 extra: dict[str, Any] | None = None, runs_files: list[Path] = ()) -> Path:
+                 extra: dict[str, Any] | None = None, runs_files: list[Path] = (),
+                 tuning_dirs: list[Path] = ()) -> Path:
     """The report of a study from its sweep folders and/or ``runs.csv`` files (a committed
     study's report can be rebuilt from its ``runs.csv`` alone)."""
     spec = StudySpec.load(study_file)
@@ -367,7 +413,9 @@ def write_report(study_file: Path, sources: list[Path], out: Path,
     intervals = cell_intervals(board.runs, metric)
     significance = compare_to_best(board.runs, metric)
     ranking = friedman_nemenyi(board.runs, metric)
+    budget = compute_budget(board.runs, list(tuning_dirs))
     out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "budget.csv", budget.to_csv(index=False))
     images = figures(board, spec, table)
     if ranking is not None:
         images["critical_difference.png"] = critical_difference_png(ranking, spec.title)
@@ -383,5 +431,5 @@ def write_report(study_file: Path, sources: list[Path], out: Path,
     path = out / "report.md"
     write_atomic(path, markdown(spec, table, [*sources, *runs_files], extra or {}, further,
                                 board=board, intervals=intervals, significance=significance,
-                                ranking=ranking))
+                                ranking=ranking, budget=budget))
     return path

@@ -100,6 +100,8 @@ def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None)
         _tell_loggers(record, "on_run_started", manager.hook.on_run_started, run=run)
         with PeakMemorySampler() as memory:
             body = _execute(cfg, manager, seed)
+        if cfg.get("tune") is not None and cfg.tune.get("enabled"):
+            record.purpose = "tuning"
         for key, value in body.items():
             setattr(record, key, value)
         record.cell = Cell.of_job(container, list(job.overrides),
@@ -178,6 +180,9 @@ def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJo
     tick = time.perf_counter()
     scenario = registry.create("scenario", _node(cfg.scenario))
     task: Task = scenario.split(data, seed)
+    tune = cfg.get("tune")
+    if tune is not None and tune.get("enabled"):
+        task = task.inner_split(float(tune.inner_validation), seed)
     timings["split_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()

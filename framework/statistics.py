@@ -90,8 +90,13 @@ def _t_interval(diff: np.ndarray, level: float = 0.95) -> tuple[float, float]:
 
 
 def _ok(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Successful rows with a ``label`` per method: the method's name alone when it has one
+    variant per setting (a tuned method's parameters differ between settings but it is still
+    one method across them), else method and variant."""
     ok = runs[(runs["status"] == "ok") & runs[metric].notna()].copy()
-    ok["label"] = [label_of(m, v) for m, v in zip(ok["method"], ok["variant"])]
+    single = (ok.groupby([*SETTING_KEYS, "method"])["variant"].nunique() <= 1).all()
+    ok["label"] = (ok["method"] if single else
+                   [label_of(m, v) for m, v in zip(ok["method"], ok["variant"])])
     return ok
 
 

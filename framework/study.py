@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 import subprocess
 import sys
 import time
@@ -32,12 +33,40 @@ from framework.results import write_atomic
 from framework.runs import RUNS_FILE, CommittedRuns
 
 
-def profiles(study_file: Path) -> dict[str, list[list[str]]]:
+@dataclass(frozen=True)
+class TuneSpec:
+    """An equal tuning budget: ``trials`` Optuna trials per method and setting, each scored by
+    ``metric`` on a validation split of the training rows of seed ``seed``'s split."""
+
+    trials: int
+    metric: str = "macro_f1"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Profile:
+    sweeps: list[list[str]]
+    tune: TuneSpec | None = None
+
+
+def profiles(study_file: Path) -> dict[str, Profile]:
+    """A profile is a list of sweeps, or ``{tune: {trials, metric, seed}, sweeps: [...]}``."""
     raw = yaml.safe_load(Path(study_file).read_text()) or {}
     found = raw.get("profiles")
     if not isinstance(found, dict) or not found:
         raise ConfigError(f"{study_file}: no 'profiles' (name -> list of override lists)")
-    return {name: [list(map(str, sweep)) for sweep in sweeps] for name, sweeps in found.items()}
+    out = {}
+    for name, body in found.items():
+        tune = None
+        if isinstance(body, dict):
+            try:
+                tune = TuneSpec(**body["tune"])
+            except (KeyError, TypeError) as exc:
+                raise ConfigError(f"{study_file}: profile '{name}' needs tune: {{trials, "
+                                  f"metric, seed}} and sweeps ({exc})") from None
+            body = body.get("sweeps") or []
+        out[name] = Profile([list(map(str, sweep)) for sweep in body], tune)
+    return out
 
 
 def run_study(study_file: Path, profile: str, out: Path, jobs: int,
@@ -49,19 +78,25 @@ def run_study(study_file: Path, profile: str, out: Path, jobs: int,
         raise ConfigError(f"{study_file}: no profile '{profile}'; it has {sorted(available)}")
     if resume_from is not None:
         resume_from = Path(resume_from).resolve()
-        check_resume_file(CommittedRuns.load(resume_from), name, available[profile][0], extra)
+        check_resume_file(CommittedRuns.load(resume_from), name,
+                          available[profile].sweeps[0], extra)
         extra = [*extra, f"resume_from={resume_from}"]
     launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"] if jobs > 1 else []
     env = {**os.environ}
     if jobs > 1:  # one thread per worker: the workers share the cores
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    sweep_dirs, started, failed = [], time.perf_counter(), 0
-    for index, overrides in enumerate(available[profile]):
-        sweep_dir = out / profile / str(index)
+    chosen = available[profile]
+    started = time.perf_counter()
+    sweeps = [(str(i), overrides) for i, overrides in enumerate(chosen.sweeps)]
+    if chosen.tune is not None:
+        sweeps = _tuned_sweeps(chosen, out / profile / "tuning", name, extra, launcher, env, jobs)
+    sweep_dirs, failed = [], 0
+    for index, (folder, overrides) in enumerate(sweeps):
+        sweep_dir = out / profile / folder
         command = [sys.executable, "-m", "framework.cli", "run", "-m", *overrides, *extra,
                    *launcher, f"study={name}", "resume=true", f"hydra.sweep.dir={sweep_dir}"]
         print(f"[chainsleuth] study {name} ({profile}) sweep {index + 1}/"
-              f"{len(available[profile])}: {' '.join(overrides)}", flush=True)
+              f"{len(sweeps)}: {' '.join(overrides)}", flush=True)
         failed += subprocess.run(command, env=env).returncode != 0
         if not sweep_dir.is_dir():
             raise ConfigError(f"{study_file}: sweep {index + 1} of profile '{profile}' did not "
@@ -80,7 +115,13 @@ def run_study(study_file: Path, profile: str, out: Path, jobs: int,
     runs_files = [resume_from] if resume_from is not None else []
     board = Leaderboard.from_dirs(sweep_dirs, runs_files=runs_files)
     write_atomic(target / RUNS_FILE, board.runs.to_csv(index=False))
-    report = write_report(study_file, sweep_dirs, target, notes, runs_files=runs_files)
+    tuning = out / profile / "tuning" if chosen.tune is not None else None
+    if chosen.tune is not None:
+        notes["tuning"] = (f"{chosen.tune.trials} Optuna (TPE) trials per method and setting, "
+                           f"each scored by {chosen.tune.metric} on 25 % of seed "
+                           f"{chosen.tune.seed}'s training rows; test rows never seen")
+    report = write_report(study_file, sweep_dirs, target, notes, runs_files=runs_files,
+                          tuning_dirs=[tuning] if tuning is not None else [])
     print(f"[chainsleuth] study {name}: report {report} ({wall / 60:.1f} min"
           f"{f', {failed} sweep(s) with failed jobs' if failed else ''})")
     return report
@@ -105,6 +146,61 @@ def check_resume_file(committed: CommittedRuns, study: str, first_sweep: list[st
                         f"with another configuration (config fingerprint differs: a default or "
                         f"a study override changed); resume from a runs.csv of this config, or "
                         f"start afresh. Nothing was run or overwritten")
+
+
+def _tuned_sweeps(profile: Profile, tuning_dir: Path, study: str, extra: list[str],
+                  launcher: list[str], env: dict[str, str], jobs: int) -> list[tuple[str, list[str]]]:
+    """Tune every (setting, method) of the profile with the same number of trials, then return
+    one evaluation sweep per (setting, method) with its best parameters and all seeds."""
+    import itertools
+
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from framework.hydra_app import compose_config
+    from framework.paths import config_dir
+
+    tune = profile.tune
+    finals = []
+    for index, sweep in enumerate(profile.sweeps):
+        fixed, swept, seeds = [], [], None
+        for override in OverridesParser.create().parse_overrides(sweep):
+            key = override.get_key_element()
+            if override.is_sweep_override():
+                values = [f"{key}={v}" for v in override.sweep_string_iterator()]
+                if key == "seed":
+                    seeds = override.input_line
+                else:
+                    swept.append(values)
+            else:
+                fixed.append(override.input_line)
+        for combination in itertools.product(*swept):
+            job = [*fixed, *combination]
+            config = compose_config([*job, *extra])
+            model = config.model.name
+            if not (config_dir() / "search" / f"{model}.yaml").is_file():
+                raise ConfigError(f"model '{model}' has no search space "
+                                  f"conf/search/{model}.yaml; a tuned study gives every method "
+                                  f"the same budget, so each needs one")
+            folder = tuning_dir / f"{index}-{len(finals)}"
+            command = [sys.executable, "-m", "framework.cli", "run", "-m", *job, *extra,
+                       *launcher, f"seed={tune.seed}", "hydra/sweeper=optuna",
+                       f"+search={model}", f"hydra.sweeper.n_trials={tune.trials}",
+                       f"hydra.sweeper.n_jobs={jobs}", "hydra.sweeper.direction=maximize",
+                       f"hydra.sweeper.sampler.seed={tune.seed}", "tune.enabled=true",
+                       f"tune.metric={tune.metric}", f"study={study}",
+                       f"hydra.sweep.dir={folder}"]
+            print(f"[chainsleuth] study {study}: tuning {' '.join(job)} "
+                  f"({tune.trials} trials)", flush=True)
+            subprocess.run(command, env=env)
+            found = folder / "optimization_results.yaml"
+            if not found.is_file():
+                raise ConfigError(f"tuning of {' '.join(job)} wrote no {found} (see the error "
+                                  f"above)")
+            best = OmegaConf.to_container(OmegaConf.load(found))["best_params"]
+            tuned = [f"{k}={v}" for k, v in sorted(best.items())]
+            finals.append((f"{index}-{len(finals)}", [*job, *tuned, *([seeds] if seeds else [])]))
+    return finals
 
 
 def _first_job(sweep: list[str]) -> list[str]:

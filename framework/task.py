@@ -90,6 +90,29 @@ class Task:
             raise ConfigError(f"scenario '{self.scenario}': labelled rows must have a class in "
                               f"0..{len(self.class_names) - 1}")
 
+    def inner_split(self, fraction: float, seed: int) -> Task:
+        """A tuning task inside this one: ``fraction`` of the training rows (stratified,
+        seeded) become its test rows, the rest its training rows. The original test rows
+        belong to no set, so a search over hyper-parameters never sees them, and they leave
+        the unlabelled pool too."""
+        from sklearn.model_selection import train_test_split
+
+        if not 0 < fraction < 1:
+            raise ConfigError(f"tune.inner_validation must lie in (0, 1), got {fraction}")
+        labels = self.y[self.train]
+        counts = np.bincount(labels)
+        stratify = labels if counts[counts > 0].min() >= 2 else None
+        inner_train, inner_test = train_test_split(self.train, test_size=fraction,
+                                                   random_state=seed, stratify=stratify)
+        return Task(scenario=self.scenario, setting=dict(self.setting), y=self.y,
+                    class_names=list(self.class_names), train=np.sort(inner_train),
+                    test=np.sort(inner_test), validation=self.validation,
+                    unlabeled=np.setdiff1d(self.unlabeled, inner_test),
+                    positive_class=self.positive_class,
+                    notes={**self.notes, "tuning": f"inner validation: {fraction:.0%} of the "
+                                                   f"training rows; test rows unused"},
+                    features=self.features, feature_names=self.feature_names)
+
     @property
     def is_binary(self) -> bool:
         return len(self.class_names) == 2

@@ -20,14 +20,45 @@ def test_quick_profile_runs_and_reports(study, tmp_path):
     assert len(table) and (table["failed"] == 0).all() and (table["n"] >= 1).all()
     assert table["ours_mean"].between(0, 100).all()
     assert set(table["origin"]) == {"synthetic"}
+    assert report.index("## Caveats") < report.index("## Beside the paper")
+    runs = pd.read_csv(tmp_path / "quick" / "runs.csv")
+    assert {"ref:majority", "ref:stratified", "ref:probe"} <= set(runs["method"])
+    assert (tmp_path / "quick" / "significance.csv").is_file()
 
 
-def test_every_study_has_a_full_profile_with_five_seeds():
+def test_tuned_profile_gives_every_method_the_same_trials(tmp_path):
+    study_file = REPO / "experiments" / "zero_shot" / "study.yaml"
+    done = run_cli(["study", str(study_file), "--profile", "quick_tuned", "--out",
+                    str(tmp_path)], tmp_path, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    budget = pd.read_csv(tmp_path / "quick_tuned" / "budget.csv").set_index("method")
+    assert sorted(budget.index) == ["lr", "shadoweyes"]
+    assert (budget["trials_per_setting"] == 3).all() and (budget["tuning_cpu_s"] > 0).all()
+    runs = pd.read_csv(tmp_path / "quick_tuned" / "runs.csv")
+    jobs = runs[runs["kind"] == "method"]
+    assert sorted(zip(jobs["method"], jobs["seed"])) == [("lr", 0), ("lr", 1),
+                                                         ("shadoweyes", 0), ("shadoweyes", 1)]
+    assert jobs.loc[jobs["method"] == "lr", "variant"].str.startswith("model.C=").all()
+    report = (tmp_path / "quick_tuned" / "report.md").read_text()
+    assert "Every method was tuned with the same number of trials per setting." in report
+    # Trials never predicted a test row: each scored the inner validation split only.
+    import json
+
+    trials = [json.loads(p.read_text()) for p in (tmp_path / "quick_tuned" / "tuning").rglob(
+        "result.json")]
+    assert len(trials) == 6 and all(t["purpose"] == "tuning" for t in trials)
+    for trial in trials:
+        sizes = trial["task"]["sizes"]
+        assert "tuning" in trial["task"]["notes"]
+        assert abs(sizes["test"] - 0.25 * (sizes["train"] + sizes["test"])) <= 1
+
+
+def test_every_study_has_a_full_profile_with_ten_seeds_outermost():
     import yaml
 
     for study in STUDIES:
         spec = yaml.safe_load((REPO / "experiments" / study / "study.yaml").read_text())
         for sweep in spec["profiles"]["full"]:
-            assert "seed=0,1,2,3,4" in sweep, (study, sweep)
+            assert sweep[0] == "seed=0,1,2,3,4,5,6,7,8,9", (study, sweep)
         paper = (REPO / "experiments" / study / spec["paper"]).resolve()
         assert paper.is_file(), paper

@@ -36,3 +36,20 @@ def test_out_of_range_and_duplicates_are_rejected():
 
 def test_setting_label_is_sorted_and_stable():
     assert make(setting={"b": 2, "a": 1}).setting_label() == "a=1,b=2"
+
+
+def test_tuning_split_lies_inside_the_training_rows():
+    y = np.array([0, 1] * 50)
+    task = Task(scenario="s", setting={}, y=y, class_names=["a", "b"], train=np.arange(60),
+                validation=np.arange(60, 70), test=np.arange(70, 100),
+                unlabeled=np.arange(0, 70))
+    inner = task.inner_split(0.25, seed=0)
+    assert set(inner.train) | set(inner.test) == set(task.train)
+    assert len(inner.test) == 15 and not set(inner.test) & set(inner.train)
+    assert not set(inner.test) & set(inner.unlabeled)
+    assert not (set(inner.train) | set(inner.test) | set(inner.unlabeled)
+                | set(inner.validation)) & set(task.test)  # the real test rows are unused
+    assert np.bincount(y[inner.test]).tolist() == [8, 7] or np.bincount(
+        y[inner.test]).tolist() == [7, 8]
+    with pytest.raises(ConfigError, match="inner_validation"):
+        task.inner_split(1.5, seed=0)
