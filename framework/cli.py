@@ -61,6 +61,8 @@ def _dispatch(argv: list[str]) -> int:
                         help="the study's sweep directories and/or runs.csv files")
     report.add_argument("--out", type=Path, default=None,
                         help="report directory (default: the study file's folder)")
+    report.add_argument("--metric", default=None,
+                        help="rank and test by this metric instead of the study's own")
     report.add_argument("--note", action="append", default=[], metavar="KEY=VALUE",
                         help="a fact to list in the report (e.g. wall_time=35 min)")
 
@@ -108,7 +110,8 @@ def _dispatch(argv: list[str]) -> int:
         from framework.report import write_report
 
         notes = dict(n.split("=", 1) for n in args.note if "=" in n)
-        path = write_report(args.study, args.dirs, args.out or args.study.parent, notes)
+        path = write_report(args.study, args.dirs, args.out or args.study.parent, notes,
+                            metric=args.metric)
         print(f"wrote {path}")
         return 0
     return manager.commands[args.command][0].run(args)

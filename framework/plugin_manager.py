@@ -39,6 +39,7 @@ class PluginManager:
         self._load_entry_points()
         for name, plugin in extra_plugins:
             self.register(plugin, Provider(name, "(registered in code)", "-"))
+        self._check_hook_names()
         self.registry = self._build_registry()
         self.commands = self._collect_commands()
 
@@ -71,6 +72,21 @@ class PluginManager:
                 continue
             self.register(_load(ep, dist_name, dist_version),
                           Provider(plugin_name, dist_name, dist_version))
+
+    def _check_hook_names(self) -> None:
+        """A hook implementation whose name matches no hook (``register_model`` for
+        ``register_models``) would register nothing, silently: refuse it at start-up."""
+        callers = vars(self.pm.hook)
+        known = sorted(name for name, caller in callers.items() if caller.has_spec())
+        for name, caller in callers.items():
+            if caller.has_spec():
+                continue
+            for impl in caller.get_hookimpls():
+                provider = self._providers.get(impl.plugin_name, impl.plugin_name)
+                close = [k for k in known if k.rstrip("s") == name.rstrip("s")]
+                hint = f"; did you mean '{close[0]}'?" if close else "."
+                raise PluginError(f"plugin {provider} implements '{name}', which is not a "
+                                  f"ChainSleuth hook{hint} Known hooks: {', '.join(known)}")
 
     def _build_registry(self) -> Registry:
         registry = Registry()

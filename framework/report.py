@@ -273,7 +273,7 @@ def markdown(spec: StudySpec, table: pd.DataFrame, sources: list[Path],
              board: Leaderboard | None = None, intervals: pd.DataFrame | None = None,
              significance: pd.DataFrame | None = None, ranking: dict | None = None,
              budget: pd.DataFrame | None = None) -> str:
-    metric = spec.metric[0]
+    metric = board.metric if board is not None else spec.metric[0]
     lines = [f"# {spec.title}", ""]
     if board is not None:
         lines += caveat_lines(spec, board, metric)
@@ -401,15 +401,16 @@ def budget_lines(budget: pd.DataFrame) -> list[str]:
 
 def write_report(study_file: Path, sources: list[Path], out: Path,
                  extra: dict[str, Any] | None = None, runs_files: list[Path] = (),
-                 tuning_dirs: list[Path] = ()) -> Path:
+                 tuning_dirs: list[Path] = (), metric: str | None = None) -> Path:
     """The report of a study from its sweep folders and/or ``runs.csv`` files (a committed
-    study's report can be rebuilt from its ``runs.csv`` alone)."""
+    study's report can be rebuilt from its ``runs.csv`` alone). ``metric`` ranks and tests by
+    another metric than the study's own (the comparison with the paper keeps the paper's)."""
     spec = StudySpec.load(study_file)
     runs_files = [*runs_files, *(p for p in sources if Path(p).suffix == ".csv")]
     sources = [p for p in sources if Path(p).suffix != ".csv"]
-    board = Leaderboard.from_dirs(sources, runs_files=runs_files, metric=spec.metric[0])
+    metric = metric or spec.metric[0]
+    board = Leaderboard.from_dirs(sources, runs_files=runs_files, metric=metric)
     table = compare(board, spec)
-    metric = spec.metric[0]
     intervals = cell_intervals(board.runs, metric)
     significance = compare_to_best(board.runs, metric)
     ranking = friedman_nemenyi(board.runs, metric)

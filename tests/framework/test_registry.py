@@ -50,3 +50,19 @@ def test_unknown_parameter_is_a_clear_error():
 def test_names_must_be_identifiers():
     with pytest.raises(PluginError, match="identifier"):
         Registry().add("model", "has space", factory, A)
+
+
+def test_a_misspelt_hook_fails_start_up_naming_plugin_and_hook():
+    from framework.errors import PluginError
+    from framework.hookspecs import hookimpl
+    from framework.plugin_manager import PluginManager
+
+    class Typo:
+        @hookimpl
+        def register_model(self):  # the hook is register_models
+            return {"mine": object}
+
+    with pytest.raises(PluginError, match="'typo'.* implements 'register_model', which is "
+                                          "not a ChainSleuth hook; did you mean "
+                                          "'register_models'"):
+        PluginManager(extra_plugins=[("typo", Typo())])
