@@ -186,6 +186,7 @@ def run_command(args: list[str]) -> int:
                   f"from results and W&B, but Hydra keeps its own copy of the command line in "
                   f".hydra/overrides.yaml. Pass it through the environment instead: "
                   f"'{key}=${{oc.env:MY_SECRET}}'", file=sys.stderr)
+    args = [*args, *_unique_output_dirs(args)]
     register_plugin_configs(manager)
     JobOutcomes.failed = 0
     app = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
@@ -197,6 +198,22 @@ def run_command(args: list[str]) -> int:
     finally:
         sys.argv = saved
     return 1 if JobOutcomes.failed else 0
+
+
+def _unique_output_dirs(args: list[str]) -> list[str]:
+    """Default run and sweep folders named by time *and* process, so two commands started in
+    the same second never share one (a shared sweep folder is also refused by its lock)."""
+    import os
+    import time
+
+    stamp = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}-{os.getpid()}"
+    given = {a.split("=", 1)[0].lstrip("+~") for a in args if "=" in a}
+    extra = []
+    if "hydra.run.dir" not in given:
+        extra.append(f"hydra.run.dir=outputs/runs/{stamp}")
+    if "hydra.sweep.dir" not in given:
+        extra.append(f"hydra.sweep.dir=outputs/multiruns/{stamp}")
+    return extra
 
 
 def check_plugin_overrides(overrides: list[str], manager) -> None:

@@ -113,3 +113,36 @@ def test_the_console_line_names_the_method_not_only_its_model(tmp_path):
     done = run_cli(["run", "method=abgrl", *SWEEP], tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "/ rf_txgraph seed 0: macro-F1" in done.stdout
+
+
+def test_a_second_sweep_into_a_busy_folder_fails_at_start(tmp_path):
+    """Measured on main before the lock: both sweeps exit 0 and one's results are lost."""
+    import os
+    import socket
+
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    lock = sweep / ".chainsleuth-sweep.lock"
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                "started": "now"}))  # this live test process holds it
+    done = run_cli(["run", "-m", "model=lr", "seed=0", f"hydra.sweep.dir={sweep}", *SWEEP],
+                   tmp_path)
+    assert done.returncode == 2
+    assert f"{sweep} is in use by another sweep (pid {os.getpid()}" in done.stderr
+    assert results(sweep) == []
+    # A lock left by a process that is gone (a killed sweep) is taken over by a resume.
+    lock.write_text(json.dumps({"pid": 2 ** 22 + 12345, "host": socket.gethostname(),
+                                "started": "then"}))
+    done = run_cli(["run", "-m", "model=lr", "seed=0", f"hydra.sweep.dir={sweep}", *SWEEP],
+                   tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(results(sweep)) == 1 and not lock.exists()
+
+
+def test_default_folders_differ_between_commands_started_together(tmp_path):
+    from framework.cli import _unique_output_dirs
+
+    mine = _unique_output_dirs(["model=lr"])
+    assert mine[0].startswith("hydra.run.dir=outputs/runs/") and mine[0].endswith(
+        f"-{__import__('os').getpid()}")
+    assert _unique_output_dirs(["hydra.sweep.dir=x", "hydra.run.dir=y"]) == []
