@@ -6,6 +6,7 @@ keyword defaults, so a third-party model is selectable as ``model=<name>`` with 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from framework import threads
 from framework.errors import ChainSleuthError, ConfigError
 from framework.leaderboard import Leaderboard
 from framework.paths import config_dir
@@ -58,7 +60,8 @@ def task_function(cfg: DictConfig) -> dict[str, Any] | float:
                   num=hydra_cfg.job.num if multirun else None,
                   overrides=list(hydra_cfg.overrides.task),
                   sweep_dir=Path(hydra_cfg.sweep.dir) if multirun else None)
-    record = run_job(cfg, job)
+    with threads.limited(threads.budget(_parallel_jobs(hydra_cfg.launcher) if multirun else 1)) as budget:
+        record = run_job(cfg, job, threads=budget)
     if record["status"] == "failed":
         JobOutcomes.failed += 1
         error = record["error"]
@@ -79,6 +82,16 @@ def task_function(cfg: DictConfig) -> dict[str, Any] | float:
                               f"({', '.join(k for k, v in record['metrics'].items() if isinstance(v, float))})")
         return float(value) if value is not None else -1.0  # -1: every metric's floor
     return record
+
+
+def _parallel_jobs(launcher: DictConfig) -> int:
+    """How many jobs a launcher runs at once on this machine (joblib's n_jobs, where -1 means
+    one per core); launchers that send jobs elsewhere (SLURM, Ray) count as one."""
+    n_jobs = launcher.get("n_jobs") if "n_jobs" in launcher else None
+    if n_jobs is None:
+        return 1
+    n_jobs = int(n_jobs)
+    return n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
 
 
 class SweepLeaderboard(Callback):

@@ -67,7 +67,8 @@ def validate_plugin_names(cfg: DictConfig, manager: PluginManager) -> None:
             manager.registry.get(kind, node.name)
 
 
-def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None) -> dict[str, Any]:
+def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None,
+            threads: int | None = None) -> dict[str, Any]:
     """Run one job and return its result record (also written to ``job.output_dir``).
 
     The job's status is decided and written before any logger hears of it: a logger that
@@ -93,6 +94,7 @@ def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None)
                   config=container, dataset=cfg.dataset.name, scenario=cfg.scenario.name,
                   model=cfg.model.name, seed=seed, overrides=list(job.overrides))
     record = _base_record(cfg, container, job, manager, seed)
+    record.environment = {**record.environment, "threads": threads}
     logger = _attach_logger(cfg, manager, record)
     started, cpu_started = time.perf_counter(), time.process_time()
     error: Exception | None = None

@@ -146,3 +146,21 @@ def test_default_folders_differ_between_commands_started_together(tmp_path):
     assert mine[0].startswith("hydra.run.dir=outputs/runs/") and mine[0].endswith(
         f"-{__import__('os').getpid()}")
     assert _unique_output_dirs(["hydra.sweep.dir=x", "hydra.run.dir=y"]) == []
+
+
+def test_parallel_jobs_share_the_cores(tmp_path):
+    from framework import threads
+    from framework.hydra_app import _parallel_jobs
+    from omegaconf import OmegaConf
+
+    assert threads.budget(2, cores=2) == 1 and threads.budget(1, cores=2) == 2
+    assert threads.budget(8, cores=2) == 1
+    assert _parallel_jobs(OmegaConf.create({"n_jobs": 2})) == 2
+    assert _parallel_jobs(OmegaConf.create({"timeout_min": 10})) == 1
+    sweep = tmp_path / "sweep"
+    done = run_cli(["run", "-m", "model=lr", "seed=0,1", f"hydra.sweep.dir={sweep}",
+                    "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *SWEEP], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = threads.budget(2)
+    assert [json.loads(p.read_text())["environment"]["threads"] for p in results(sweep)] == [
+        expected, expected]
