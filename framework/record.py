@@ -59,8 +59,11 @@ def setting_label(scenario: Mapping[str, Any]) -> str:
 
 
 def identity_overrides(overrides: Iterable[str]) -> list[str]:
-    """The overrides that say which job this is (sorted; resume switches dropped)."""
-    return sorted(o for o in overrides
+    """The overrides that say which job this is (sorted, credentials redacted as on disk;
+    resume switches dropped)."""
+    from framework.redaction import redact
+
+    return sorted(redact(o) for o in overrides
                   if o.lstrip("+~").split("=", 1)[0] not in _NON_IDENTITY_OVERRIDES)
 
 
@@ -86,7 +89,11 @@ class Cell:
     @classmethod
     def of_job(cls, config: Mapping[str, Any], overrides: list[str],
                dataset_name: str | None = None) -> Cell:
-        """The cell of a job, from its resolved config and command-line overrides."""
+        """The cell of a job, from its resolved config and command-line overrides (credentials
+        redacted: cells reach leaderboards, ``runs.csv`` and W&B)."""
+        from framework.redaction import redact
+
+        overrides = redact(list(overrides))
         if dataset_name is None:
             source = (config.get("dataset") or {}).get("name")
             target = (config.get("target_dataset") or {}).get("name")

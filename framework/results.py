@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import tempfile
 from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Mapping
@@ -18,40 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from framework.errors import DataError
+from framework.redaction import REDACTED, is_secret_override, redact  # noqa: F401 (re-export)
 from framework.record import READABLE_SCHEMAS, SCHEMA_VERSION, config_fingerprint, identity_overrides
 
 RESULT_FILE = "result.json"
 REQUIRED_FIELDS = ("schema_version", "status", "job", "config", "seed", "plugins", "code_version")
-
-_SECRET_KEY = re.compile(r"(pass(word)?|secret|token|api[_-]?key|credential|auth)", re.I)
-REDACTED = "***redacted***"
-
-
-_ASSIGNMENT = re.compile(r"^(?P<key>[+~]*[\w.\-/]+)=(?P<value>.+)$", re.S)
-
-
-def redact(value: Any) -> Any:
-    """Copy of a config with every credential-like key's value replaced.
-
-    Configs and command-line overrides (``key=value`` strings) reach disk and W&B; RPC passwords
-    and API keys must never do so.
-    """
-    if isinstance(value, Mapping):
-        return {k: (REDACTED if _SECRET_KEY.search(str(k)) and v not in (None, "") else redact(v))
-                for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        match = _ASSIGNMENT.match(value)
-        if match and _SECRET_KEY.search(match["key"]):
-            return f"{match['key']}={REDACTED}"
-    return value
-
-
-def is_secret_override(override: str) -> bool:
-    match = _ASSIGNMENT.match(override)
-    return bool(match and _SECRET_KEY.search(match["key"]))
-
 
 def json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):

@@ -34,6 +34,18 @@ def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def table_frame(frame: Any) -> Any:
+    """A frame W&B's Table accepts: text columns as text ("" where missing), numbers with
+    missing values as None, never a stand-in number a chart would plot as a score."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(lambda v: "" if v is None or v != v else str(v))
+        else:
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+    return out
+
+
 def has_credentials() -> bool:
     if os.environ.get("WANDB_API_KEY"):
         return True
@@ -117,9 +129,9 @@ class WandbLogger:
         group = self.group or config.get("study") or Path(sweep_dir).name
         self.run = self._init(Path(sweep_dir), group=group, job_type="leaderboard",
                               name=f"{group}-leaderboard", tags=["leaderboard", *self.tags])
-        self.run.log({"leaderboard": wandb.Table(dataframe=leaderboard.table.fillna(-1)),
-                      "runs": wandb.Table(dataframe=leaderboard.runs.drop(
-                          columns=["error", "source"]).fillna(-1))})
+        self.run.log({"leaderboard": wandb.Table(dataframe=table_frame(leaderboard.table)),
+                      "runs": wandb.Table(dataframe=table_frame(leaderboard.runs.drop(
+                          columns=["error", "source"])))})
         self._finish(exit_code=0)
 
     def _finish(self, exit_code: int) -> None:
