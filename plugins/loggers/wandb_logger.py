@@ -58,7 +58,7 @@ def has_credentials() -> bool:
 class WandbLogger:
     def __init__(self, project: str = "chainsleuth", entity: str | None = None,
                  mode: str = "auto", group: str | None = None,
-                 tags: list[str] | None = None) -> None:
+                 tags: list[str] | None = None, init_timeout: float = 15.0) -> None:
         if mode not in MODES:
             raise ValueError(f"logger 'wandb': mode must be one of {MODES}, got '{mode}'")
         self.project = project
@@ -68,6 +68,7 @@ class WandbLogger:
             del os.environ["WANDB_MODE"]
         self.group = group
         self.tags = list(tags or [])
+        self.init_timeout = float(init_timeout)
         self.run = None
 
     def _init(self, directory: Path, **kwargs: Any) -> Any:
@@ -78,11 +79,24 @@ class WandbLogger:
         saved_argv = sys.argv
         sys.argv = redact(list(sys.argv))
         try:
-            return wandb.init(project=self.project, entity=self.entity, mode=self.mode,
-                              dir=str(directory), reinit="create_new",
-                              settings=wandb.Settings(silent=True, console="off"), **kwargs)
+            try:
+                return self._start(wandb, directory, **kwargs)
+            except Exception as exc:  # no network, a bad key, a W&B outage
+                if self.mode != "online":
+                    raise
+                print(f"[chainsleuth] warning: W&B could not start online ({exc!r}); this job "
+                      f"logs offline instead (upload later with wandb sync)")
+                self.mode = "offline"
+                return self._start(wandb, directory, **kwargs)
         finally:
             sys.argv = saved_argv
+
+    def _start(self, wandb: Any, directory: Path, **kwargs: Any) -> Any:
+        """``wandb.init`` with a short time-out: a logger must never hold the science up."""
+        return wandb.init(project=self.project, entity=self.entity, mode=self.mode,
+                          dir=str(directory), reinit="create_new",
+                          settings=wandb.Settings(silent=True, console="off",
+                                                  init_timeout=self.init_timeout), **kwargs)
 
     @hookimpl
     def on_run_started(self, run: RunInfo) -> None:
@@ -96,6 +110,8 @@ class WandbLogger:
     def on_run_finished(self, run: RunInfo, result: dict[str, Any]) -> None:
         import wandb
 
+        if self.run is None:  # start-up failed (recorded as a warning); nothing to log to
+            return
         metrics = result["metrics"]
         summary = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
         for cls, values in metrics["per_class"].items():

@@ -87,3 +87,18 @@ def test_is_complete_requires_ok_status_and_same_overrides(tmp_path):
 def test_credential_overrides_are_redacted():
     assert redact(["model=lr", "+rpc.password=hunter2", "logger.api_key=abc"]) == [
         "model=lr", f"+rpc.password={REDACTED}", f"logger.api_key={REDACTED}"]
+
+
+def test_atomic_files_keep_the_users_umask(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "shared.txt", "x")
+        assert stat.S_IMODE((tmp_path / "shared.txt").stat().st_mode) == 0o644
+        os.umask(0o077)
+        write_atomic(tmp_path / "private.txt", "x")
+        assert stat.S_IMODE((tmp_path / "private.txt").stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)
