@@ -150,6 +150,11 @@ class Leaderboard:
         return cls.from_runs(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
                              metric)
 
+    @property
+    def methods(self) -> pd.DataFrame:
+        """The table without its reference rows."""
+        return self.table[self.table["kind"] == "method"].reset_index(drop=True)
+
     def metric_columns(self) -> list[str]:
         """Metrics some cell has, the ranking metric first and ``constant_f1`` after ``f1``."""
         present = [m for m in metric_names(self.runs) if self.table[f"{m}_mean"].notna().any()]

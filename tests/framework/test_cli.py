@@ -62,7 +62,7 @@ def test_two_by_two_multirun_writes_four_results_and_a_leaderboard(tmp_path, lau
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(results(sweep)) == 4
     board = Leaderboard.from_dirs([sweep])
-    assert sorted(board.table["model"]) == ["dt", "lr"] and set(board.table["n"]) == {2}
+    assert sorted(board.methods["method"]) == ["dt", "lr"] and set(board.methods["n"]) == {2}
     assert (sweep / "leaderboard.html").is_file() and (sweep / "leaderboard.md").is_file()
     assert "macro_f1" in done.stdout
 
@@ -78,7 +78,7 @@ def test_ray_launcher_runs_a_sweep_on_a_local_ray_cluster(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(results(sweep)) == 4
     board = Leaderboard.from_dirs([sweep])
-    assert sorted(board.table["model"]) == ["dt", "lr"] and set(board.table["n"]) == {2}
+    assert sorted(board.methods["method"]) == ["dt", "lr"] and set(board.methods["n"]) == {2}
 
 
 def test_resume_skips_finished_jobs_of_an_interrupted_sweep(tmp_path):

@@ -15,8 +15,8 @@ def test_default_run_compares_four_models_over_three_seeds(tmp_path):
     assert "experiment=quickstart" in done.stdout
     (sweep,) = (tmp_path / "outputs" / "multiruns").iterdir()
     board = Leaderboard.from_dirs([sweep])
-    assert sorted(board.table["model"]) == ["lr", "mlp", "rf", "xgboost"]
-    assert set(board.table["n"]) == {3} and set(board.table["failed"]) == {0}
+    assert sorted(board.methods["method"]) == ["lr", "mlp", "rf", "xgboost"]
+    assert set(board.methods["n"]) == {3} and set(board.methods["failed"]) == {0}
     assert set(board.table["origin"]) == {"synthetic"}
     assert "origin = synthetic" in done.stdout and "leaderboard" in done.stdout
     print(f"default run: {elapsed:.0f} s")

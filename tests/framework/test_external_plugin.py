@@ -43,10 +43,11 @@ def test_guide_plugin_runs_in_a_sweep_with_a_generated_config(installed_guide_pl
                    env={"PYTHONPATH": str(installed_guide_plugin)})
     assert done.returncode == 0, done.stdout + done.stderr
     board = Leaderboard.from_dirs([sweep])
-    assert sorted(board.table["variant"]) == ["model.var_smoothing=1e-06",
+    assert sorted(board.methods["variant"]) == ["model.var_smoothing=1e-06",
                                               "model.var_smoothing=1e-09"]
-    assert set(board.table["n"]) == {2} and set(board.table["failed"]) == {0}
-    assert board.runs.iloc[0]["source"] and set(board.runs["model"]) == {"naive_bayes"}
+    assert set(board.methods["n"]) == {2} and set(board.methods["failed"]) == {0}
+    jobs = board.runs[board.runs["kind"] == "method"]
+    assert jobs.iloc[0]["source"] and set(jobs["method"]) == {"naive_bayes"}
 
 
 def test_restricting_external_plugins(installed_guide_plugin, tmp_path):

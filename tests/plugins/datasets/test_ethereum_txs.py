@@ -136,3 +136,27 @@ def test_shared_period_switch_restricts_to_the_common_window(data_dir, tmp_path)
     events = data.extras["events"]
     assert events["timestamp"].between(start, end).all()
     assert data.summary()["class_counts"]["hack"] < 826
+
+
+def test_each_account_declares_its_crawl_as_source(dataset):
+    crawl = {name: dataset.sources[dataset.y == dataset.class_names.index(name)]
+             for name in dataset.class_names}
+    names = dataset.source_names
+    assert {names[i] for i in crawl["phishing"]} | {names[i] for i in crawl["normal"]} == {
+        "phishing_normal_crawl"}
+    assert {names[i] for i in crawl["hack"]} | {names[i] for i in crawl["ponzi"]} == {
+        "hack_ponzi_crawl"}
+    assert dataset.time is not None and not np.isnan(dataset.time).any()
+
+
+def test_harmonise_removes_the_zero_value_artefact(data_dir, tmp_path_factory, dataset):
+    from framework.audit import audit
+
+    cache = tmp_path_factory.mktemp("cache_h")
+    harmonised = EthereumTxsDataset(harmonise=True).load(DataContext(data_dir, cache, 0))
+    column = harmonised.feature_names.index("zero_value_share")
+    assert np.nan_to_num(harmonised.X[:, column]).max() == 0
+    details = harmonised.provenance.details
+    assert details["harmonise"] is True and details["harmonised_zero_value_dropped"] > 10_000
+    scores = {(s["feature"], s["target"]): s["score"] for s in audit(harmonised)["shortcuts"]}
+    assert scores[("zero_value_share", "source")] < 0.5  # was 0.998 on the raw attributes
