@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -248,24 +249,35 @@ class EthereumTxsDataset:
                     "graph": graph, "feature_space": "account_schema"})
 
     def _cached_table(self, root: Path, cache_dir: Path) -> tuple[pd.DataFrame, dict]:
-        """Parse once, then reuse a Parquet copy keyed by the folder listing (names, sizes, times)."""
-        listing = hashlib.sha256()
+        """Parse once, then reuse a Parquet copy keyed by the files' *content* and the data
+        root (an edit that keeps size and time still changes the key). A damaged cache entry is
+        rebuilt; an unwritable cache folder only costs the reuse, with a warning."""
+        content = hashlib.sha256(str(root.resolve()).encode())
         for label in self.classes:
             for path in sorted((root / FOLDERS[label]).glob("*.csv")):
-                stat = path.stat()
-                listing.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-        key = listing.hexdigest()[:16]
+                content.update(f"{label}/{path.name}:".encode())
+                content.update(hashlib.sha256(path.read_bytes()).digest())
+        key = content.hexdigest()[:24]
         cache = Path(cache_dir) / "ethereum_txs" / f"{TABLE_VERSION}-{'-'.join(self.classes)}-{key}"
         table_path, stats_path = cache / "transactions.parquet", cache / "stats.json"
         if table_path.is_file() and stats_path.is_file():
-            return pq.read_table(table_path).to_pandas(), json.loads(stats_path.read_text())
+            try:
+                return pq.read_table(table_path).to_pandas(), json.loads(stats_path.read_text())
+            except (OSError, ValueError, pa.ArrowException) as exc:
+                warnings.warn(f"dataset 'ethereum_txs': cache entry {cache} is damaged ({exc}); "
+                              f"rebuilding it from {root}", stacklevel=2)
         frame, stats = read_transactions(root, self.classes)
         frame, dedup = deduplicate(frame)
         stats.update(dedup)
         frame = frame.drop(columns=["file", "line"]).reset_index(drop=True)
-        with atomic_output(table_path) as tmp:
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-        write_atomic(stats_path, json.dumps(stats))
+        try:
+            with atomic_output(table_path) as tmp:
+                pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+            write_atomic(stats_path, json.dumps(stats))
+        except OSError as exc:
+            warnings.warn(f"dataset 'ethereum_txs': cannot write the cache {cache} ({exc}); "
+                          f"continuing without it (set paths.cache_dir to a writable folder)",
+                          stacklevel=2)
         return frame, stats
 
 

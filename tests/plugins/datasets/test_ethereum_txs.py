@@ -160,3 +160,45 @@ def test_harmonise_removes_the_zero_value_artefact(data_dir, tmp_path_factory, d
     assert details["harmonise"] is True and details["harmonised_zero_value_dropped"] > 10_000
     scores = {(s["feature"], s["target"]): s["score"] for s in audit(harmonised)["shortcuts"]}
     assert scores[("zero_value_share", "source")] < 0.5  # was 0.998 on the raw attributes
+
+
+NORMAL = "0x" + "b" * 40
+
+
+def tiny(tmp_path):
+    root, path = make_root(tmp_path, FULL_HEADER, [GOOD])
+    make_root(tmp_path, FULL_HEADER, [f"0,0xcc,1,1539570132,{NORMAL},0x5030,1.25,NULL,0x,0"],
+              label="normal", name=NORMAL)
+    return EthereumTxsDataset(path=str(root), classes=["phishing", "normal"]), path
+
+
+def phisher_value(data):
+    events = data.extras["events"]
+    return float(events.loc[events["account"] == PHISHER, "value"].iloc[0])
+
+
+def test_cache_follows_the_content_not_size_and_time(tmp_path):
+    source, path = tiny(tmp_path)
+    context = DataContext(None, tmp_path / "cache", 0)
+    assert phisher_value(source.load(context)) == pytest.approx(0.68)
+    before = path.stat()
+    path.write_text(path.read_text().replace("0.68", "0.69"))  # same size
+    import os
+
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same time
+    assert path.stat().st_size == before.st_size
+    assert phisher_value(source.load(context)) == pytest.approx(0.69)
+
+
+def test_a_damaged_cache_is_rebuilt_and_an_unwritable_one_skipped(tmp_path):
+    source, _ = tiny(tmp_path)
+    context = DataContext(None, tmp_path / "cache", 0)
+    source.load(context)
+    (cached,) = (tmp_path / "cache").rglob("transactions.parquet")
+    cached.write_bytes(b"not parquet at all")
+    with pytest.warns(UserWarning, match="is damaged"):
+        assert phisher_value(source.load(context)) == pytest.approx(0.68)
+    blocked = tmp_path / "a_file"
+    blocked.write_text("")  # the cache folder cannot be created below a file
+    with pytest.warns(UserWarning, match="cannot write the cache"):
+        assert phisher_value(source.load(DataContext(None, blocked, 0))) == pytest.approx(0.68)
