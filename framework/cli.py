@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -193,11 +194,40 @@ def run_command(args: list[str]) -> int:
         task_function)
     saved = sys.argv
     sys.argv = ["chainsleuth run", *args]
+    handlers = _stop_workers_on_signals()
     try:
         app()
     finally:
         sys.argv = saved
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
     return 1 if JobOutcomes.failed else 0
+
+
+def _stop_workers_on_signals() -> dict:
+    """SIGTERM or SIGINT stops the whole sweep, worker processes included: a parallel
+    launcher's workers (about 900 MB each) would otherwise run on for minutes after their
+    sweep is gone. Returns the handlers it replaced."""
+    def stop(signum: int, frame: object) -> None:
+        import psutil
+
+        children = psutil.Process().children(recursive=True)
+        for child in children:
+            try:
+                child.terminate()
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(children, timeout=5)
+        for child in alive:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
+        print(f"chainsleuth: stopped by signal {signum}; {len(children)} worker process(es) "
+              f"ended", file=sys.stderr)
+        raise SystemExit(128 + signum)
+
+    return {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGINT)}
 
 
 def _unique_output_dirs(args: list[str]) -> list[str]:

@@ -164,3 +164,35 @@ def test_parallel_jobs_share_the_cores(tmp_path):
     expected = threads.budget(2)
     assert [json.loads(p.read_text())["environment"]["threads"] for p in results(sweep)] == [
         expected, expected]
+
+
+def test_sigterm_stops_the_workers_of_a_parallel_sweep(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+    from helpers import DATA_DIR
+
+    sweep = tmp_path / "sweep"
+    env = {**os.environ, "CHAINSLEUTH_DATA_DIR": str(DATA_DIR)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "framework.cli", "run", "-m", "model=mlp", "seed=0,1,2,3",
+         "trainer.max_epochs=200", "model.patience=200", f"hydra.sweep.dir={sweep}",
+         "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *TINY_SIM], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent = psutil.Process(process.pid)
+    deadline = time.time() + 120
+    workers = []
+    while time.time() < deadline and len(workers) < 2:
+        workers = [p for p in parent.children(recursive=True) if "loky" in " ".join(p.cmdline())]
+        time.sleep(0.5)
+    assert len(workers) >= 2, "the sweep's workers never started"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert "stopped by signal" in stderr
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == []
