@@ -19,6 +19,7 @@ import base64
 import html
 import io
 import textwrap
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,8 +142,16 @@ class Leaderboard:
     def from_dirs(cls, paths: Iterable[Path], metric: str = "macro_f1",
                   runs_files: Iterable[Path] = ()) -> Leaderboard:
         """From the ``result.json`` files under ``paths``, plus rows of committed ``runs.csv``
-        files (jobs a resumed study did not rerun)."""
-        rows = [row for p in find_results(paths) for row in record_rows(read_result(p), p)]
+        files (jobs a resumed study did not rerun). An unreadable record (binary, truncated,
+        a folder in its place) is skipped with a warning naming it, so one bad file never
+        costs a sweep its whole leaderboard."""
+        rows = []
+        for path in find_results(paths):
+            try:
+                rows += record_rows(read_result(path), path)
+            except DataError as exc:
+                warnings.warn(f"leaderboard: skipped {exc}", stacklevel=2)
+                print(f"[chainsleuth] warning: leaderboard skips {exc}")
         frames = [read_runs(f) for f in runs_files]
         if rows:
             frames.append(pd.DataFrame(rows))

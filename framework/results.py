@@ -83,9 +83,11 @@ def write_result(output_dir: Path, record: dict[str, Any]) -> Path:
 
 def read_result(path: Path) -> dict[str, Any]:
     """Read and validate one result file; raise :class:`DataError` naming it if it is not one."""
+    if not Path(path).is_file():
+        raise DataError(f"{path}: not a regular file (a result record is a JSON file)")
     try:
         record = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"{path}: not a readable result file ({exc})") from exc
     if not isinstance(record, dict):
         raise DataError(f"{path}: expected a JSON object")

@@ -91,3 +91,19 @@ def test_slice_accuracy_is_a_column_beside_the_metrics():
     assert row["unseen_slice_accuracy_mean"] == pytest.approx(0.6)
     assert "unseen_slice_accuracy" in board.metric_columns()
     assert "unseen_slice_accuracy" in board.to_markdown()
+
+
+def test_unreadable_records_are_skipped_with_a_warning(tmp_path):
+    from framework.results import is_complete, write_result
+
+    good = result("lr", 0, 0.5)
+    good.update(schema_version=2, plugins={}, code_version={}, job={"overrides": ["model=lr"]})
+    write_result(tmp_path / "ok", good)
+    (tmp_path / "binary").mkdir()
+    (tmp_path / "binary" / "result.json").write_bytes(b"\xff\xfe\x00garbage")
+    (tmp_path / "folder" / "result.json").mkdir(parents=True)
+    with pytest.warns(UserWarning, match="skipped .*binary/result.json"):
+        board = Leaderboard.from_dirs([tmp_path])
+    assert list(board.methods["method"]) == ["lr"]
+    assert not is_complete(tmp_path / "binary", ["model=lr"])
+    assert not is_complete(tmp_path / "folder", ["model=lr"])
