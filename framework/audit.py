@@ -24,7 +24,7 @@ import numpy as np
 
 from framework.data import AccountData
 from framework.errors import DataError
-from framework.references import probe_scores
+from framework.references import PROBE_ROWS, probe_scores
 from framework.results import atomic_output, json_safe, write_atomic
 
 # A probe scoring at least this (macro-F1) is called a shortcut in the Markdown summary.
@@ -60,6 +60,7 @@ def audit(data: AccountData, seed: int = 0) -> dict[str, Any]:
         "time_ranges": _time_ranges(data),
         "probe": {"learner": "depth-2 decision tree on one feature", "cv_folds": 5,
                   "score": "cross-validated macro-F1", "seed": seed,
+                  "rows_used": int(min(len(labelled), PROBE_ROWS)),
                   "label_floor": _floor(data.y[labelled]),
                   "source_floor": (_floor(data.sources) if data.sources is not None
                                    else None)},

@@ -112,8 +112,10 @@ class Leaderboard:
     @classmethod
     def from_runs(cls, runs: pd.DataFrame, metric: str = "macro_f1") -> Leaderboard:
         """From per-job rows (a ``runs.csv`` or several, concatenated). A job present twice
-        (same cell and seed, e.g. two sweeps over the same seeds) is kept once, the latest
-        successful one, so merging never double-counts a seed."""
+        (same cell and seed, e.g. two sweeps over the same seeds) is kept once, so merging
+        never double-counts a seed: rows with a higher ``_rank`` (newer sources: fresh result
+        records over a committed ``runs.csv``) win even when they failed, so a rerun's failure
+        is never hidden behind an older success; within one rank a success wins."""
         if runs.empty:
             raise DataError("no result records found; point the leaderboard at a run or sweep "
                             "directory (e.g. outputs/multiruns/<time>)")
@@ -126,9 +128,11 @@ class Leaderboard:
                 runs[m] = np.nan
             runs[m] = pd.to_numeric(runs[m], errors="coerce")
         runs["_ok"] = runs["status"] == "ok"
-        runs = (runs.sort_values("_ok", kind="stable")
+        if "_rank" not in runs:
+            runs["_rank"] = 0
+        runs = (runs.sort_values(["_rank", "_ok"], kind="stable")
                 .drop_duplicates(subset=[*KEYS, "seed"], keep="last")
-                .drop(columns="_ok").sort_values([*KEYS, "seed"], ignore_index=True))
+                .drop(columns=["_ok", "_rank"]).sort_values([*KEYS, "seed"], ignore_index=True))
         metric = check_metric(metric, runs)
         return cls(runs=runs, table=_aggregate(runs, metric), metric=metric)
 
@@ -152,9 +156,9 @@ class Leaderboard:
             except DataError as exc:
                 warnings.warn(f"leaderboard: skipped {exc}", stacklevel=2)
                 print(f"[chainsleuth] warning: leaderboard skips {exc}")
-        frames = [read_runs(f) for f in runs_files]
+        frames = [read_runs(f).assign(_rank=0) for f in runs_files]
         if rows:
-            frames.append(pd.DataFrame(rows))
+            frames.append(pd.DataFrame(rows).assign(_rank=1))
         frames = [f for f in frames if not f.empty]
         return cls.from_runs(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
                              metric)

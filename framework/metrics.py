@@ -35,7 +35,9 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, proba: np.nda
     labels = list(range(len(class_names)))
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0)
-    present = support > 0
+    # sklearn's rule: classes that occur in the truth or in the predictions (a class predicted
+    # but absent from the test set scores F1 0 and counts).
+    present = (support > 0) | np.isin(labels, y_pred)
     metrics: dict[str, Any] = {
         "accuracy": float(accuracy_score(y_true, y_pred)),
         "macro_precision": float(precision[present].mean()),

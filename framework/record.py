@@ -30,19 +30,26 @@ _NON_IDENTITY_OVERRIDES = ("resume", "resume_from")
 # Scenario parameters form the ``setting`` column and dataset parameters the ``dataset`` label.
 _COORDINATE_KEYS = frozenset({"seed", "dataset", "model", "scenario", "logger", "resume",
                               "resume_from", "study", "experiment", "method"})
-_NON_VARIANT_PREFIXES = ("hydra.", "paths.", "trainer.", "logger.", "scenario.", "dataset.",
-                         "target_dataset.", "dataset@target_dataset")
+_NON_VARIANT_PREFIXES = ("hydra.", "paths.", "logger.", "scenario.", "dataset.",
+                         "target_dataset.", "dataset@target_dataset", "tune.",
+                         # where a job runs, not what it computes
+                         "trainer.accelerator", "trainer.devices",
+                         "trainer.enable_progress_bar")
 
 
 def variant_of(overrides: Iterable[str]) -> str:
-    """Every override that is not a coordinate: ``model.max_depth=3`` makes its own row."""
-    kept = []
+    """Every override that is not a coordinate: ``model.max_depth=3`` makes its own row, and
+    so does ``trainer.max_epochs=2`` (it changes what is computed). Parameters chosen by a
+    tuning search (``tune.best_by_seed``) differ per seed by design, so they mark the row ``tuned``
+    instead of splitting it."""
+    kept, tuned = [], False
     for override in overrides:
         key = override.lstrip("+~").split("=", 1)[0]
+        tuned = tuned or key == "tune.best_by_seed"
         if key in _COORDINATE_KEYS or key.startswith(_NON_VARIANT_PREFIXES):
             continue
         kept.append(override)
-    return " ".join(sorted(kept)) or "-"
+    return " ".join(["tuned"] * tuned + sorted(kept)) or "-"
 
 
 def dataset_label(name: str | None, overrides: Iterable[str]) -> str | None:

@@ -5,8 +5,10 @@ reaches many places: the result record, the leaderboard's variant column, ``runs
 config and tables, Hydra's ``.hydra/*.yaml`` and ``multirun.yaml``, and the launcher's console
 line. Each of them goes through this module, so a secret is hidden everywhere or nowhere.
 
-A key is secret when one of its dotted/underscored parts names a credential (``pw``, ``pass``,
-``password``, ``secret``, ``token``, ``key``, ``apikey``, ``auth``, ``credential`` ...); any
+A key is secret when one of its dotted/underscored parts names a credential (``pw``,
+``password``, ``secret``, ``token``, ``apikey``, ``auth``, ``credential`` ...), or when its
+*last* part is ``key`` or ``pass`` (``logger.api_key``, ``rpc.pass``; but ``model.key_dim``
+and ``model.n_tokens`` are science, and a redacted science key would merge two jobs); any
 string anywhere has the password of a ``scheme://user:password@host`` URL hidden.
 """
 
@@ -18,9 +20,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 REDACTED = "***redacted***"
-_SECRET_PARTS = frozenset({"pw", "pwd", "pass", "passwd", "password", "passphrase", "secret",
-                           "secrets", "token", "tokens", "key", "apikey", "auth",
-                           "authorization", "credential", "credentials", "cookie", "bearer"})
+_SECRET_PARTS = frozenset({"pw", "pwd", "passwd", "password", "passphrase", "secret", "token",
+                           "apikey", "auth", "authorization", "credential", "credentials",
+                           "cookie", "bearer"})
+_SECRET_LAST_PARTS = frozenset({"key", "pass"})
 _SECRET_SUFFIXES = ("password", "passwd", "secret", "token", "apikey", "credential",
                     "credentials")
 _PARTS = re.compile(r"[^a-z0-9]+")
@@ -35,7 +38,8 @@ _TEXT_PAIR = re.compile(r"(?P<key>[+~]*[A-Za-z_][\w.\-]*)(?P<sep>=|:[ \t]+)(?P<v
 def is_secret_key(key: str) -> bool:
     """True when a config key or override key names a credential."""
     parts = [p for p in _PARTS.split(str(key).lower()) if p]
-    return any(p in _SECRET_PARTS or p.endswith(_SECRET_SUFFIXES) for p in parts)
+    return bool(parts) and (parts[-1] in _SECRET_LAST_PARTS or any(
+        p in _SECRET_PARTS or p.endswith(_SECRET_SUFFIXES) for p in parts))
 
 
 def redact_url(text: str) -> str:

@@ -30,7 +30,7 @@ from framework.metrics import classification_metrics, slice_metrics
 REFERENCE_NAMES = ("majority", "stratified", "probe")
 PROBE_DEPTH = 2
 # Enough rows to rank features reliably, few enough that a 500k-row dataset costs seconds.
-_PROBE_SELECTION_ROWS = 20_000
+PROBE_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class ProbeScore:
 
 
 def probe_scores(X: np.ndarray, y: np.ndarray, feature_names: list[str], seed: int,
-                 folds: int = 5, max_rows: int = _PROBE_SELECTION_ROWS) -> list[ProbeScore]:
+                 folds: int = 5, max_rows: int = PROBE_ROWS) -> list[ProbeScore]:
     """Cross-validated macro-F1 of a depth-2 tree on each feature alone, best first.
 
     NaN is a value the tree may split on (scikit-learn routes missing values), because
@@ -59,8 +59,9 @@ def probe_scores(X: np.ndarray, y: np.ndarray, feature_names: list[str], seed: i
     scores = []
     for j, name in enumerate(feature_names):
         column = X[:, [j]]
-        if np.all(np.isnan(column)) or np.nanmin(column) == np.nanmax(column):
-            scores.append(ProbeScore(name, 0.0))
+        missing = np.isnan(column)
+        if missing.all() or (not missing.any() and column.min() == column.max()):
+            scores.append(ProbeScore(name, 0.0))  # no split exists on this column
             continue
         tree = DecisionTreeClassifier(max_depth=PROBE_DEPTH, random_state=seed)
         predicted = cross_val_predict(tree, column, y, cv=split)

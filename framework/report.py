@@ -40,7 +40,7 @@ import pandas as pd
 import yaml
 
 from framework.errors import ConfigError, DataError
-from framework.leaderboard import REFERENCE_PREFIX, Leaderboard
+from framework.leaderboard import REFERENCE_PREFIX, SHORTCUT_MARGIN, Leaderboard
 from framework.record import Cell
 from framework.results import atomic_output, find_results, read_result, write_atomic
 from framework.statistics import (EQUIVALENCE_MARGIN, cell_intervals, compare_to_best,
@@ -174,19 +174,27 @@ def caveat_lines(spec: StudySpec, board: Leaderboard, metric: str) -> list[str]:
         probes = board.table[board.table["method"] == f"{REFERENCE_PREFIX}probe"]
         if len(probes):
             best = probes.loc[probes[f"{board.metric}_mean"].idxmax()]
-            lines.append(f"- **Shortcuts**: no single-feature probe comes within 5 points of the "
-                         f"best method; the strongest ({best['probe_features']}) scores "
+            lines.append(f"- **Shortcuts**: no single-feature probe comes within "
+                         f"{SHORTCUT_MARGIN * 100:.0f} points of the best method; the strongest ({best['probe_features']}) scores "
                          f"{best[f'{board.metric}_mean']:.4f} {board.metric} in "
                          f"{best['setting']}.")
         else:
             lines.append("- **Shortcuts**: not checked (these records carry no reference rows).")
     methods = board.table[~board.table["method"].str.startswith(REFERENCE_PREFIX)]
     if "constant_f1_mean" in board.table and methods["constant_f1_mean"].notna().any():
-        floors = methods.groupby(["dataset", "setting"])["constant_f1_mean"].first()
+        floors = methods.groupby(["dataset", "scenario", "setting"])["constant_f1_mean"].first()
         lines.append("- **F1 floor**: predicting *malicious* for every row scores F1 " +
-                     ", ".join(f"{v * 100:.1f} ({s})" for (_, s), v in floors.items()) +
+                     ", ".join(f"{v * 100:.1f} ({s})" for (_, _, s), v in floors.items()) +
                      ". Any binary F1 below it is worse than doing nothing; read balanced "
                      "accuracy and MCC beside F1.")
+    jobs = runs[runs["kind"] == "method"]
+    mixed = jobs.groupby(["dataset", "scenario", "setting", "method", "variant"])[
+        "config_hash"].nunique()
+    mixed = mixed[mixed > 1]
+    if len(mixed):
+        lines.append(f"- **Mixed configurations**: {len(mixed)} cell(s) hold seeds run under "
+                     f"different config fingerprints (a resumed study whose defaults changed), "
+                     f"e.g. {' / '.join(map(str, mixed.index[0]))}; rerun them afresh.")
     seeds = methods["n"]
     if len(seeds) and seeds.min() != seeds.max():
         lines.append(f"- **Seeds**: cells hold {seeds.min()} to {seeds.max()} seeds; paired "
@@ -212,10 +220,9 @@ def result_lines(board: Leaderboard, metric: str, intervals: pd.DataFrame,
               for r in intervals.itertuples()}
     for (dataset, scenario, setting), group in board.table.groupby(
             ["dataset", "scenario", "setting"], sort=True):
+        header = ["method", "n", f"{metric} [95 % CI]", *extra, "vs best (p Holm, p max-T)"]
         lines += [f"### {dataset} / {scenario} / {setting}", "",
-                  f"| method | n | {metric} [95 % CI] | " + " | ".join(extra) +
-                  " | vs best (Holm p) |",
-                  "|" + "---|" * (4 + len(extra))]
+                  "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for r in group.itertuples():
             label = label_of(r.method, r.variant)
             bound = bounds.get((dataset, scenario, setting, r.method, r.variant))
@@ -224,10 +231,12 @@ def result_lines(board: Leaderboard, metric: str, intervals: pd.DataFrame,
                   and not pd.isna(bound.ci_low) else "")
             test = verdicts.get((dataset, scenario, setting, label))
             against = ("**best**" if test is None and not pd.isna(mean) else "-" if test is None
-                       else f"{test.verdict} ({test.mean_diff * 100:+.2f} pts, p = "
-                            f"{test.p_holm:.3g}, {test.test}, n = {test.n})")
-            cells = " | ".join(_fmt(getattr(r, f"{m}_mean"), 4) for m in extra)
-            lines.append(f"| {label} | {r.n} | {_fmt(mean, 4)}{ci} | {cells} | {against} |")
+                       else f"{test.verdict} ({test.mean_diff * 100:+.2f} pts, "
+                            f"{test.p_holm:.3g}, {_fmt(test.p_maxt, 3)}; {test.test}, "
+                            f"n = {test.n})")
+            cells = [_fmt(getattr(r, f"{m}_mean"), 4) for m in extra]
+            lines.append("| " + " | ".join([label, str(r.n), f"{_fmt(mean, 4)}{ci}", *cells,
+                                             against]) + " |")
         lines += ["", *prose(significance, dataset, scenario, setting), ""]
     return lines
 
@@ -245,7 +254,9 @@ def prose(significance: pd.DataFrame, dataset: str, scenario: str, setting: str)
         found = rows[rows["verdict"] == kind]["method_a"].tolist()
         return ", ".join(f"`{m}`" for m in found) or "none"
 
-    out = [f"Highest mean: `{best}`. Paired tests against it, Holm-corrected at 5 %:",
+    out = [f"Highest mean (among the methods with the most seeds): `{best}`. Paired tests "
+           f"against it, Holm-corrected at 5 % and, for methods, also significant in a max-T "
+           f"permutation test that accounts for picking the best from these same runs:",
            f"- significantly below it: {names('below')};",
            f"- equivalent to it (whole 95 % interval of the difference within "
            f"±{EQUIVALENCE_MARGIN * 100:.0f} point): {names('equivalent')};",
@@ -289,11 +300,20 @@ def markdown(spec: StudySpec, table: pd.DataFrame, sources: list[Path],
                   "class, stratified random, and the best single-feature depth-2 tree (feature "
                   "chosen on training rows only).", ""]
         lines += result_lines(board, metric, intervals, significance)
-        if ranking is not None:
+        if ranking is None:
+            lines += ["## Ranking over all settings", "",
+                      "Not drawn: a Friedman test needs at least two settings in which at "
+                      "least three methods all have results.", ""]
+        else:
             lines += ["## Ranking over all settings", "",
                       f"Friedman p = {ranking['p_friedman']:.3g} over {ranking['blocks']} "
-                      f"(setting, seed) blocks; mean ranks (1 = best): " +
-                      ", ".join(f"`{m}` {r:.2f}" for m, r in ranking["ranks"].items()) + ".",
+                      f"settings (each a mean over its seeds; seeds of one setting are not "
+                      f"independent data sets); mean ranks (1 = best): " +
+                      ", ".join(f"`{m}` {r:.2f}" for m, r in ranking["ranks"].items()) + "." +
+                      (f" Left out for missing cells: methods {ranking['dropped_methods']}"
+                       if ranking["dropped_methods"] else "") +
+                      (f"; settings {ranking['dropped_settings']}"
+                       if ranking["dropped_settings"] else ""),
                       "", "![critical difference diagram](critical_difference.png)", ""]
     if budget is not None:
         lines += budget_lines(budget)
@@ -359,7 +379,8 @@ def _png(fig: Any, plt: Any) -> bytes:
 
 
 def compute_budget(runs: pd.DataFrame, tuning_dirs: list[Path]) -> pd.DataFrame:
-    """Per method: tuning trials per setting and CPU seconds spent tuning and evaluating, so a
+    """Per method: trials per search (one per setting and seed) and CPU seconds spent tuning
+    and evaluating, so a
     reader sees that every method had the same budget (or that none was tuned)."""
     trials = []
     for path in find_results(tuning_dirs):
@@ -367,34 +388,36 @@ def compute_budget(runs: pd.DataFrame, tuning_dirs: list[Path]) -> pd.DataFrame:
         if record.get("purpose") == "tuning":
             cell = Cell.of_record(record)
             trials.append({"method": cell.method, "setting": cell.setting,
+                           "seed": record.get("seed"),
                            "cpu_s": (record.get("timings") or {}).get("cpu_s") or 0.0})
     jobs = runs[runs["kind"] == "method"]
     rows = []
     for method, group in jobs.groupby("method", sort=True):
         tuned = pd.DataFrame([t for t in trials if t["method"] == method],
-                             columns=["method", "setting", "cpu_s"])
-        per_setting = tuned.groupby("setting").size()
+                             columns=["method", "setting", "seed", "cpu_s"])
+        per_search = tuned.groupby(["setting", "seed"]).size()
         rows.append({"method": method,
-                     "trials_per_setting": (int(per_setting.min()) if len(per_setting) else 0),
+                     "trials_per_search": (int(per_search.min()) if len(per_search) else 0),
                      "tuning_cpu_s": float(tuned["cpu_s"].sum()),
                      "evaluation_cpu_s": float(pd.to_numeric(group["cpu_s"],
                                                              errors="coerce").sum())})
-    return pd.DataFrame(rows, columns=["method", "trials_per_setting", "tuning_cpu_s",
+    return pd.DataFrame(rows, columns=["method", "trials_per_search", "tuning_cpu_s",
                                        "evaluation_cpu_s"])
 
 
 def budget_lines(budget: pd.DataFrame) -> list[str]:
     if budget.empty:
         return []
-    tuned = budget["trials_per_setting"].max() > 0
+    tuned = budget["trials_per_search"].max() > 0
     lines = ["## Budget per method", "",
-             ("Every method was tuned with the same number of trials per setting." if tuned
-              and budget["trials_per_setting"].nunique() == 1 else
+             ("Every method was tuned with the same number of trials per setting and seed (one "
+              "search per seed, on that seed's training rows)." if tuned
+              and budget["trials_per_search"].nunique() == 1 else
               "**Unequal tuning budgets** (see the table)." if tuned else
               "No method was tuned: every one ran with its defaults (the paper tuned all)."),
-             "", "| method | trials per setting | tuning CPU s | evaluation CPU s |",
+             "", "| method | trials per search | tuning CPU s | evaluation CPU s |",
              "|---|---|---|---|"]
-    lines += [f"| {r.method} | {r.trials_per_setting} | {r.tuning_cpu_s:.0f} | "
+    lines += [f"| {r.method} | {r.trials_per_search} | {r.tuning_cpu_s:.0f} | "
               f"{r.evaluation_cpu_s:.0f} |" for r in budget.itertuples()]
     return lines + [""]
 

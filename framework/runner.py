@@ -75,6 +75,7 @@ def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None,
     raises adds a warning to the record, it never turns a good job into a failed one.
     """
     manager = manager or get_plugin_manager()
+    cfg = apply_tuned_parameters(cfg)
     container = OmegaConf.to_container(cfg, resolve=True)
     if cfg.get("resume") and is_complete(job.output_dir, job.overrides, container):
         print(f"[chainsleuth] resume: {job.output_dir} already has a complete result; skipped")
@@ -133,6 +134,27 @@ def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None,
         if logger is not None:
             manager.detach(logger)
     return record.to_dict()
+
+
+def apply_tuned_parameters(cfg: DictConfig) -> DictConfig:
+    """A copy of ``cfg`` with the parameters a tuning search chose for this job's seed
+    (``tune.best_by_seed``) set, so the result records the values that actually ran."""
+    tune = cfg.get("tune")
+    raw = tune.get("best_by_seed") if tune is not None else None
+    if not raw:
+        return cfg
+    import json
+
+    try:
+        chosen = json.loads(raw) if isinstance(raw, str) else OmegaConf.to_container(raw)
+        parameters = chosen[str(cfg.seed)]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"tune.best_by_seed must map this job's seed ({cfg.seed}) to "
+                          f"{{key: value}}, got {raw!r} ({exc})") from None
+    tuned = OmegaConf.create(OmegaConf.to_container(cfg))
+    for key, value in parameters.items():
+        OmegaConf.update(tuned, key, value, merge=False)
+    return tuned
 
 
 def _tell_loggers(record: ResultRecord, hook_name: str, hook: Any, **kwargs: Any) -> None:

@@ -35,8 +35,9 @@ from framework.runs import RUNS_FILE, CommittedRuns
 
 @dataclass(frozen=True)
 class TuneSpec:
-    """An equal tuning budget: ``trials`` Optuna trials per method and setting, each scored by
-    ``metric`` on a validation split of the training rows of seed ``seed``'s split."""
+    """An equal tuning budget: ``trials`` Optuna trials per method, setting and seed, each
+    scored by ``metric`` on a validation split of that seed's training rows (``seed``: the
+    seed to tune when a sweep names none)."""
 
     trials: int
     metric: str = "macro_f1"
@@ -117,9 +118,9 @@ def run_study(study_file: Path, profile: str, out: Path, jobs: int,
     write_atomic(target / RUNS_FILE, board.runs.to_csv(index=False))
     tuning = out / profile / "tuning" if chosen.tune is not None else None
     if chosen.tune is not None:
-        notes["tuning"] = (f"{chosen.tune.trials} Optuna (TPE) trials per method and setting, "
-                           f"each scored by {chosen.tune.metric} on 25 % of seed "
-                           f"{chosen.tune.seed}'s training rows; test rows never seen")
+        notes["tuning"] = (f"{chosen.tune.trials} Optuna (TPE) trials per method, setting and "
+                           f"seed, each scored by {chosen.tune.metric} on 25 % of that seed's "
+                           f"training rows; no search sees a test row of its seed")
     report = write_report(study_file, sweep_dirs, target, notes, runs_files=runs_files,
                           tuning_dirs=[tuning] if tuning is not None else [])
     print(f"[chainsleuth] study {name}: report {report} ({wall / 60:.1f} min"
@@ -150,9 +151,18 @@ def check_resume_file(committed: CommittedRuns, study: str, first_sweep: list[st
 
 def _tuned_sweeps(profile: Profile, tuning_dir: Path, study: str, extra: list[str],
                   launcher: list[str], env: dict[str, str], jobs: int) -> list[tuple[str, list[str]]]:
-    """Tune every (setting, method) of the profile with the same number of trials, then return
-    one evaluation sweep per (setting, method) with its best parameters and all seeds."""
+    """Tune every (setting, method) *per seed* with the same number of trials, then return one
+    evaluation sweep per (setting, method) over all seeds, each seed run with its own best
+    parameters (``tune.best_by_seed``).
+
+    Per seed, because hyper-parameters chosen on one seed's training rows would have seen
+    labels that are test rows of the other seeds' splits. A tuning search whose folder already
+    holds its ``optimization_results.yaml`` is reused, so a resumed study does not search
+    again; trials run one after another (``n_jobs=1``), so the same seed finds the same
+    parameters.
+    """
     import itertools
+    import json
 
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf
@@ -163,43 +173,44 @@ def _tuned_sweeps(profile: Profile, tuning_dir: Path, study: str, extra: list[st
     tune = profile.tune
     finals = []
     for index, sweep in enumerate(profile.sweeps):
-        fixed, swept, seeds = [], [], None
+        fixed, swept, seeds = [], [], [str(tune.seed)]
         for override in OverridesParser.create().parse_overrides(sweep):
             key = override.get_key_element()
-            if override.is_sweep_override():
-                values = [f"{key}={v}" for v in override.sweep_string_iterator()]
-                if key == "seed":
-                    seeds = override.input_line
-                else:
-                    swept.append(values)
+            if key == "seed":
+                seeds = (list(override.sweep_string_iterator()) if override.is_sweep_override()
+                         else [override.get_value_element_as_str()])
+            elif override.is_sweep_override():
+                swept.append([f"{key}={v}" for v in override.sweep_string_iterator()])
             else:
                 fixed.append(override.input_line)
         for combination in itertools.product(*swept):
             job = [*fixed, *combination]
-            config = compose_config([*job, *extra])
-            model = config.model.name
+            model = compose_config([*job, *extra]).model.name
             if not (config_dir() / "search" / f"{model}.yaml").is_file():
                 raise ConfigError(f"model '{model}' has no search space "
                                   f"conf/search/{model}.yaml; a tuned study gives every method "
                                   f"the same budget, so each needs one")
-            folder = tuning_dir / f"{index}-{len(finals)}"
-            command = [sys.executable, "-m", "framework.cli", "run", "-m", *job, *extra,
-                       *launcher, f"seed={tune.seed}", "hydra/sweeper=optuna",
-                       f"+search={model}", f"hydra.sweeper.n_trials={tune.trials}",
-                       f"hydra.sweeper.n_jobs={jobs}", "hydra.sweeper.direction=maximize",
-                       f"hydra.sweeper.sampler.seed={tune.seed}", "tune.enabled=true",
-                       f"tune.metric={tune.metric}", f"study={study}",
-                       f"hydra.sweep.dir={folder}"]
-            print(f"[chainsleuth] study {study}: tuning {' '.join(job)} "
-                  f"({tune.trials} trials)", flush=True)
-            subprocess.run(command, env=env)
-            found = folder / "optimization_results.yaml"
-            if not found.is_file():
-                raise ConfigError(f"tuning of {' '.join(job)} wrote no {found} (see the error "
-                                  f"above)")
-            best = OmegaConf.to_container(OmegaConf.load(found))["best_params"]
-            tuned = [f"{k}={v}" for k, v in sorted(best.items())]
-            finals.append((f"{index}-{len(finals)}", [*job, *tuned, *([seeds] if seeds else [])]))
+            name = f"{index}-{len(finals)}"
+            best_by_seed = {}
+            for seed in seeds:
+                folder = tuning_dir / f"{name}-seed{seed}"
+                found = folder / "optimization_results.yaml"
+                if not found.is_file():
+                    print(f"[chainsleuth] study {study}: tuning {' '.join(job)} seed {seed} "
+                          f"({tune.trials} trials)", flush=True)
+                    subprocess.run([
+                        sys.executable, "-m", "framework.cli", "run", "-m", *job, *extra,
+                        f"seed={seed}", "hydra/sweeper=optuna", f"+search={model}",
+                        f"hydra.sweeper.n_trials={tune.trials}", "hydra.sweeper.n_jobs=1",
+                        "hydra.sweeper.direction=maximize", f"hydra.sweeper.sampler.seed={seed}",
+                        "tune.enabled=true", f"tune.metric={tune.metric}", f"study={study}",
+                        f"hydra.sweep.dir={folder}"], env=env)
+                if not found.is_file():
+                    raise ConfigError(f"tuning of {' '.join(job)} seed {seed} wrote no {found} "
+                                      f"(see the error above)")
+                best_by_seed[seed] = OmegaConf.to_container(OmegaConf.load(found))["best_params"]
+            finals.append((name, [*job, f"seed={','.join(seeds)}",
+                                  f"tune.best_by_seed='{json.dumps(best_by_seed)}'"]))
     return finals
 
 

@@ -1,7 +1,10 @@
 """Every study's quick profile runs end to end and writes its report (CI)."""
 
+import json
+
 import pandas as pd
 import pytest
+import yaml
 from helpers import REPO, run_cli
 
 STUDIES = ["zero_shot", "cross_platform", "imbalanced", "few_shot", "ablation", "ntssl"]
@@ -33,20 +36,25 @@ def test_tuned_profile_gives_every_method_the_same_trials(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     budget = pd.read_csv(tmp_path / "quick_tuned" / "budget.csv").set_index("method")
     assert sorted(budget.index) == ["lr", "shadoweyes"]
-    assert (budget["trials_per_setting"] == 3).all() and (budget["tuning_cpu_s"] > 0).all()
+    assert (budget["trials_per_search"] == 2).all() and (budget["tuning_cpu_s"] > 0).all()
     runs = pd.read_csv(tmp_path / "quick_tuned" / "runs.csv")
     jobs = runs[runs["kind"] == "method"]
     assert sorted(zip(jobs["method"], jobs["seed"])) == [("lr", 0), ("lr", 1),
                                                          ("shadoweyes", 0), ("shadoweyes", 1)]
-    assert jobs.loc[jobs["method"] == "lr", "variant"].str.startswith("model.C=").all()
+    assert (jobs["variant"].str.split().str[0] == "tuned").all()
+    lr = [json.loads(p.read_text()) for p in (tmp_path / "quick_tuned").glob("0-0/*/result.json")]
+    tuning = tmp_path / "quick_tuned" / "tuning"
+    for record in lr:  # each seed ran with the C its own search chose
+        chosen = yaml.safe_load((tuning / f"0-0-seed{record['seed']}" /
+                                 "optimization_results.yaml").read_text())["best_params"]
+        assert record["config"]["model"]["C"] == pytest.approx(chosen["model.C"])
     report = (tmp_path / "quick_tuned" / "report.md").read_text()
-    assert "Every method was tuned with the same number of trials per setting." in report
+    assert "Every method was tuned with the same number of trials per setting and seed" in report
+    assert report.count("**best**") == 1  # one best in the one setting
     # Trials never predicted a test row: each scored the inner validation split only.
-    import json
-
     trials = [json.loads(p.read_text()) for p in (tmp_path / "quick_tuned" / "tuning").rglob(
         "result.json")]
-    assert len(trials) == 6 and all(t["purpose"] == "tuning" for t in trials)
+    assert len(trials) == 8 and all(t["purpose"] == "tuning" for t in trials)  # 2x2 seeds x2
     for trial in trials:
         sizes = trial["task"]["sizes"]
         assert "tuning" in trial["task"]["notes"]
@@ -54,8 +62,6 @@ def test_tuned_profile_gives_every_method_the_same_trials(tmp_path):
 
 
 def test_every_study_has_a_full_profile_with_ten_seeds_outermost():
-    import yaml
-
     for study in STUDIES:
         spec = yaml.safe_load((REPO / "experiments" / study / "study.yaml").read_text())
         for sweep in spec["profiles"]["full"]:

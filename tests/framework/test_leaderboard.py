@@ -51,7 +51,7 @@ def test_rows_sorted_by_score_and_split_by_variant():
 
 
 def test_variant_ignores_coordinates_and_infrastructure():
-    assert variant_of(["seed=1", "model=lr", "hydra.launcher=joblib", "trainer.max_epochs=2",
+    assert variant_of(["seed=1", "model=lr", "hydra.launcher=joblib", "trainer.devices=1",
                        "model.C=0.1", "dataset.days=3", "augmentation=feature_mask"]) == (
         "augmentation=feature_mask model.C=0.1")
 
@@ -107,3 +107,20 @@ def test_unreadable_records_are_skipped_with_a_warning(tmp_path):
     assert list(board.methods["method"]) == ["lr"]
     assert not is_complete(tmp_path / "binary", ["model=lr"])
     assert not is_complete(tmp_path / "folder", ["model=lr"])
+
+
+def test_training_length_is_a_variant_and_tuned_parameters_are_not():
+    assert variant_of(["model=mlp", "trainer.max_epochs=2"]) == "trainer.max_epochs=2"
+    assert variant_of(["model=lr", "tune.best={\"model.C\": 3}"]) == "tuned"
+
+
+def test_a_newer_failure_is_not_hidden_behind_an_older_success(tmp_path):
+    from framework.results import write_result
+
+    Leaderboard.from_records([(result("lr", 0, 0.9), None)]).write(tmp_path / "old")
+    failed = result("lr", 0, None, status="failed")
+    failed.update(schema_version=2, plugins={}, code_version={})
+    write_result(tmp_path / "new" / "0", failed)
+    board = Leaderboard.from_dirs([tmp_path / "new"], runs_files=[tmp_path / "old" / "runs.csv"])
+    row = board.methods.iloc[0]
+    assert row["n"] == 0 and row["failed"] == 1

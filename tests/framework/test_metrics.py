@@ -53,3 +53,13 @@ def test_a_test_set_with_one_class_has_no_ranking_metrics():
     y = np.ones(5, dtype=int)
     m = classification_metrics(y, y, np.tile([0.2, 0.8], (5, 1)), ["b", "m"], positive_class=1)
     assert "roc_auc" not in m and "pr_auc" not in m and m["prevalence"] == 1.0
+
+
+def test_macro_averages_over_true_and_predicted_classes_like_sklearn():
+    from sklearn.metrics import f1_score, precision_score
+
+    y, pred = np.array([0, 0, 0, 1, 1, 1]), np.array([0, 2, 2, 1, 1, 1])
+    m = classification_metrics(y, pred, None, ["a", "b", "c"], positive_class=None)
+    assert m["macro_f1"] == pytest.approx(f1_score(y, pred, average="macro"))
+    assert m["macro_precision"] == pytest.approx(
+        precision_score(y, pred, average="macro", zero_division=0))

@@ -48,3 +48,8 @@ def test_a_planted_secret_appears_in_no_file_of_a_wandb_sweep(tmp_path):
     assert leaks == []
     assert not any(s in done.stdout + done.stderr for s in SECRETS)
     assert f"+rpc.pw={REDACTED}" in (sweep / "0" / ".hydra" / "overrides.yaml").read_text()
+
+
+@pytest.mark.parametrize("key", ["model.n_tokens", "model.key_dim", "model.passes"])
+def test_science_keys_that_merely_contain_a_credential_word_are_kept(key):
+    assert not is_secret_key(key)

@@ -47,3 +47,11 @@ def test_references_use_training_rows_only_for_their_choices():
     X_bad[train, 1] = np.random.default_rng(1).permutation(X_bad[train, 1])
     refs = reference_results(X_bad, names, y, train, test, ["b", "m"], 1, seed=0)
     assert refs["probe"]["feature"] == "weak"
+
+
+def test_a_feature_whose_missingness_is_the_signal_is_found():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    X = np.column_stack([np.where(y == 1, np.nan, 5.0), rng.normal(size=300)])
+    best = probe_scores(X, y, ["undefined_for_one_class", "noise"], seed=0)[0]
+    assert best.feature == "undefined_for_one_class" and best.score > 0.99
