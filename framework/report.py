@@ -187,14 +187,6 @@ def caveat_lines(spec: StudySpec, board: Leaderboard, metric: str) -> list[str]:
                      ", ".join(f"{v * 100:.1f} ({s})" for (_, _, s), v in floors.items()) +
                      ". Any binary F1 below it is worse than doing nothing; read balanced "
                      "accuracy and MCC beside F1.")
-    jobs = runs[runs["kind"] == "method"]
-    mixed = jobs.groupby(["dataset", "scenario", "setting", "method", "variant"])[
-        "config_hash"].nunique()
-    mixed = mixed[mixed > 1]
-    if len(mixed):
-        lines.append(f"- **Mixed configurations**: {len(mixed)} cell(s) hold seeds run under "
-                     f"different config fingerprints (a resumed study whose defaults changed), "
-                     f"e.g. {' / '.join(map(str, mixed.index[0]))}; rerun them afresh.")
     seeds = methods["n"]
     if len(seeds) and seeds.min() != seeds.max():
         lines.append(f"- **Seeds**: cells hold {seeds.min()} to {seeds.max()} seeds; paired "
