@@ -143,6 +143,9 @@ def _build_input(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    """Check every file and report each bad one, so one corrupt file among many neither hides
+    the others' verdicts nor stops the run; the exit status is 1 when any file was rejected.
+    The readers raise DataError (naming the file and where) for every malformed input."""
     bad = 0
     for path in args.files:
         try:
@@ -153,6 +156,8 @@ def _verify(args: argparse.Namespace) -> int:
         except DataError as exc:
             bad += 1
             print(f"rejected: {exc}")
+    if bad:
+        print(f"{bad} of {len(args.files)} files rejected")
     return 1 if bad else 0
 
 

@@ -283,6 +283,11 @@ def parse_block(raw: bytes, source: str = "block", check_merkle: bool = True) ->
                         f"transactions)")
     data = np.frombuffer(raw, np.uint8)
     count, pos = _py_varint(raw, 80)
+    if pos > len(raw):
+        raise DataError(f"{source}: truncated or malformed block (its transaction count runs "
+                        f"past the end of the data)")
+    if count == 0:
+        raise DataError(f"{source}: block states 0 transactions; expected at least its coinbase")
     if count * 10 > len(raw) - pos:
         raise DataError(f"{source}: truncated or malformed block ({count} transactions cannot "
                         f"fit in {len(raw) - pos} bytes)")
@@ -322,9 +327,14 @@ def block_subsidy(height: int) -> int:
 
 
 def coinbase_height(block: Block) -> int | None:
-    """BIP 34 height from the coinbase script (blocks of version >= 2), else None."""
-    script_start, script_end = block.layout.inputs[0, 2:4].tolist()
+    """BIP 34 height from the coinbase script (blocks of version >= 2), else None (also when
+    the first transaction has no input at all: a malformed block must not crash a report)."""
+    tx, inputs = block.layout.tx, block.layout.inputs
+    coinbase_inputs = (tx[1, 4] if len(tx) > 1 else len(inputs)) - tx[0, 4]
+    if block.version < 2 or not coinbase_inputs:
+        return None
+    script_start, script_end = inputs[tx[0, 4], 2:4].tolist()
     script = block.raw[script_start:script_end]
-    if block.version < 2 or not script or not 1 <= script[0] <= 8:
+    if not script or not 1 <= script[0] <= 8:
         return None
     return int.from_bytes(script[1:1 + script[0]], "little")

@@ -20,6 +20,7 @@ provenance, never silently dropped without a trace.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from framework.account_schema import ATTRIBUTE_NAMES, compute_attributes
 from framework.data import AccountData, Provenance
 from framework.errors import DataError
 from framework.interfaces import DataContext
+from framework.safe_files import read_text, regular_file
 from plugins.bitcoin_graph.core_json import read_json_blocks, tables_from_json
 from plugins.bitcoin_graph.graph import BitcoinGraph, build_graph
 from plugins.bitcoin_graph.readers import read_blocks, read_btcd_utxos, utxo_table
@@ -67,19 +69,24 @@ def graph_events(graph: BitcoinGraph) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def read_labels(path: Path) -> dict[str, str]:
-    """``address,label`` rows (a header row is allowed); a malformed row names its line."""
+    """``address,label`` rows (a header row is allowed); a malformed row names its line. The
+    file is refused unless it is a regular UTF-8 file, so a pipe cannot block the load and a
+    stray byte is reported with its line and offset."""
+    text = read_text(path, "labels file (dataset.labels)")
     labels = {}
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        with open(path, newline="") as handle:
-            for number, row in enumerate(csv.reader(handle), start=1):
-                if not row or row[0].startswith("#") or (number == 1 and row[:2] == ["address",
-                                                                                     "label"]):
-                    continue
-                if len(row) != 2 or not row[0].strip() or not row[1].strip():
-                    raise DataError(f"{path} line {number}: expected 'address,label', got {row}")
-                labels[row[0].strip()] = row[1].strip()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the labels ({exc})") from exc
+        for row in reader:
+            number = reader.line_num
+            if not row or row[0].startswith("#") or (number == 1 and row[:2] == ["address",
+                                                                                 "label"]):
+                continue
+            if len(row) != 2 or not row[0].strip() or not row[1].strip():
+                raise DataError(f"{path} line {number}: expected 'address,label', got {row}")
+            labels[row[0].strip()] = row[1].strip()
+    except csv.Error as exc:
+        raise DataError(f"{path} line {reader.line_num}: {exc}; expected 'address,label' "
+                        f"rows") from exc
     if not labels:
         raise DataError(f"{path}: no labelled addresses")
     return labels
@@ -111,7 +118,8 @@ class BitcoinGraphDataset:
 
     def _from_files(self, context: DataContext) -> tuple[BitcoinGraph, dict[str, str], list[str],
                                                           str]:
-        paths = [self._locate(context, p) for p in self.blocks]
+        paths = [regular_file(self._locate(context, p), "block file (dataset.blocks)")
+                 for p in self.blocks]
         if all(p.suffix in (".json", ".jsonl") for p in paths):
             tables, prior = tables_from_json([b for p in paths for b in read_json_blocks(p)],
                                              ", ".join(map(str, paths)))

@@ -20,6 +20,7 @@ the provenance. Schema attributes without a BABD counterpart are NaN (masked).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ from framework.data import AccountData, Provenance
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
 from framework.interfaces import DataContext
+from framework.safe_files import first_line
 
 RELATIVE_PATH = "babd13/BABD-13.csv"
 FEATURES: tuple[str, ...] = tuple(['PAIa11-1', 'PAIa11-2', 'PAIa12', 'PAIa13', 'PAIa14-1', 'PAIa14-2', 'PAIa14-3', 'PAIa14-4', 'PAIa14-R1', 'PAIa14-R2', 'PAIa14-R3', 'PAIa14-R4', 'PAIa15-1', 'PAIa15-2', 'PAIa15-R1', 'PAIa15-R2', 'PAIa16-1', 'PAIa16-2', 'PAIa16-R1', 'PAIa16-R2', 'PAIa17-1', 'PAIa17-2', 'PAIa17-3', 'PAIa17-R1', 'PAIa17-R2', 'PAIa17-R3', 'PAIa21-1', 'PAIa21-2', 'PAIa21-3', 'PAIa21-4', 'PAIa21-R1', 'PAIa21-R2', 'PAIa21-R3', 'PAIa21-R4', 'PAIa22-1', 'PAIa22-2', 'PAIa22-R1', 'PAIa22-R2', 'PDIa1-1', 'PDIa1-2', 'PDIa1-3', 'PDIa1-R1', 'PDIa1-R2', 'PDIa1-R3', 'PDIa11-1', 'PDIa11-2', 'PDIa11-R1', 'PDIa11-R2', 'PDIa12', 'PDIa12-R', 'PDIa13', 'PDIa13-R', 'PTIa1', 'PTIa2', 'PTIa21', 'PTIa31-1', 'PTIa31-2', 'PTIa31-3', 'PTIa32', 'PTIa33', 'PTIa41-1', 'PTIa41-2', 'PTIa41-3', 'PTIa42', 'PTIa43', 'CI1a1-1', 'CI1a1-2', 'CI1a2', 'CI2a11-1', 'CI2a11-2', 'CI2a12-1', 'CI2a12-2', 'CI2a12-3', 'CI2a12-4', 'CI2a21-1', 'CI2a21-2', 'CI2a22-1', 'CI2a22-2', 'CI2a22-3', 'CI2a22-4', 'CI2a23-1', 'CI2a23-2', 'CI2a31-1', 'CI2a31-2', 'CI2a32-1', 'CI2a32-2', 'CI2a32-3', 'CI2a32-4', 'CI2a33-1', 'CI2a33-2', 'CI3a11-1', 'CI3a11-2', 'CI3a12-1', 'CI3a12-2', 'CI3a12-3', 'CI3a12-4', 'CI3a21-1', 'CI3a21-2', 'CI3a21-3', 'CI3a22-1', 'CI3a22-2', 'CI3a22-3', 'CI3a22-4', 'CI3a22-5', 'CI3a22-6', 'CI3a23-1', 'CI3a23-2', 'CI3a23-3', 'CI3a31-1', 'CI3a31-2', 'CI3a32-1', 'CI3a32-2', 'CI3a32-3', 'CI3a32-4', 'CI3a33-1', 'CI3a33-2', 'CI4a11', 'CI4a12-1', 'CI4a12-2', 'CI4a13', 'CI4a21', 'CI4a22-1', 'CI4a22-2', 'CI4a23', 'CI4a31', 'CI4a32-1', 'CI4a32-2', 'CI4a33', 'CI4a41', 'CI4a42-1', 'CI4a42-2', 'CI4a43', 'S1-1', 'S1-2', 'S1-3', 'S1-4', 'S1-5', 'S1-6', 'S2-1', 'S2-2', 'S2-3', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9'])
@@ -74,15 +76,13 @@ def _schema(frame: pd.DataFrame, coin: float, seconds: float) -> pd.DataFrame:
     return pd.DataFrame({a: mapped.get(a, np.nan) for a in ATTRIBUTE_NAMES})
 
 
-def read_table(path) -> pd.DataFrame:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            first = handle.readline()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from exc
+def read_table(path: str | Path) -> pd.DataFrame:
+    """The released CSV, checked: header by name, numeric features, label ids 0..12. Only a
+    regular UTF-8 file is read (a pipe would block; a stray byte is reported with its offset)."""
+    first = first_line(path, "BABD-13 CSV")
     if not first.strip():
         raise DataError(f"{path}: file is empty; expected the BABD-13 header and rows")
-    header = tuple(name.strip() for name in first.rstrip("\r\n").split(","))
+    header = tuple(name.strip() for name in first.split(","))
     if header != HEADER:
         missing = [c for c in HEADER if c not in header]
         extra = [c for c in header if c not in HEADER]
@@ -97,9 +97,9 @@ def read_table(path) -> pd.DataFrame:
         table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(column_names=list(HEADER),
                                                                     skip_rows=1),
                                convert_options=pacsv.ConvertOptions(column_types=types))
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{path}: {exc} (expected {len(HEADER)} fields per row, numeric "
-                        f"features)") from exc
+                        f"features, UTF-8 text)") from exc
     frame = table.to_pandas()
     if frame.empty:
         raise DataError(f"{path}: header only, no rows")

@@ -18,6 +18,7 @@ features are anonymised, so ``features=schema`` has every account-schema attribu
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,7 @@ from framework.data import AccountData, Provenance
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
 from framework.interfaces import DataContext
+from framework.safe_files import first_line, regular_file
 
 RELATIVE_PATH = "elliptic_bitcoin_dataset"
 FEATURES_FILE, CLASSES_FILE, EDGES_FILE = ("elliptic_txs_features.csv", "elliptic_txs_classes.csv",
@@ -38,25 +40,40 @@ FEATURE_NAMES = [f"local_{i}" for i in range(93)] + [f"aggregated_{i}" for i in 
 CLASS_CODES = {"2": 0, "1": 1, "unknown": -1}
 
 
-def _read(path, names, types, header: tuple[str, ...] | None) -> pd.DataFrame:
-    if not path.is_file():
+def _read(path: Path, names: list[str], types: dict[str, pa.DataType],
+          header: tuple[str, ...] | None) -> pd.DataFrame:
+    """One of the three CSV files, typed; only a regular UTF-8 file is read (a pipe would block
+    the load; a stray byte is reported with its offset)."""
+    if not path.exists() and not path.is_symlink():
         raise DataError(f"{path} is missing; expected the three Elliptic CSV files "
                         f"({FEATURES_FILE}, {CLASSES_FILE}, {EDGES_FILE}) in one folder")
+    regular_file(path, "Elliptic CSV file")
     if header is not None:
-        with open(path, encoding="utf-8") as handle:
-            found = tuple(handle.readline().strip().split(","))
+        found = tuple(first_line(path, "Elliptic CSV header").strip().split(","))
         if found != header:
             raise DataError(f"{path}: header {found} is not the expected {header}")
     try:
         table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(
             column_names=names, skip_rows=1 if header else 0),
             convert_options=pacsv.ConvertOptions(column_types=types))
-    except pa.ArrowInvalid as exc:
-        raise DataError(f"{path}: {exc} (expected {len(names)} comma-separated fields per row)") \
-            from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path}: {exc} (expected {len(names)} comma-separated fields per row, "
+                        f"UTF-8 text)") from exc
     if table.num_rows == 0:
         raise DataError(f"{path}: no rows")
     return table.to_pandas()
+
+
+def _unique(frame: pd.DataFrame, column: str, path: Path, first_row_line: int) -> None:
+    """Each transaction once: a repeated txId would make its row (or its class) ambiguous."""
+    repeated = frame[column].duplicated().to_numpy()
+    if repeated.any():
+        second = int(np.flatnonzero(repeated)[0])
+        txid = frame[column].iloc[second]
+        first = int(np.flatnonzero((frame[column] == txid).to_numpy())[0])
+        raise DataError(f"{path}, lines {first + first_row_line} and {second + first_row_line}: "
+                        f"txId {txid} appears more than once ({int(repeated.sum())} repeated "
+                        f"rows); expected one row per transaction")
 
 
 class EllipticDataset:
@@ -76,6 +93,8 @@ class EllipticDataset:
                         {"txId": pa.string(), "class": pa.string()}, ("txId", "class"))
         edges = _read(root / EDGES_FILE, ["txId1", "txId2"],
                       {"txId1": pa.string(), "txId2": pa.string()}, ("txId1", "txId2"))
+        _unique(features, "txId", root / FEATURES_FILE, 1)
+        _unique(classes, "txId", root / CLASSES_FILE, 2)
         unknown = sorted(set(classes["class"]) - set(CLASS_CODES))
         if unknown:
             raise DataError(f"{root / CLASSES_FILE}, column 'class': values {unknown[:5]} are not "

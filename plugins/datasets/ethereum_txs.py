@@ -57,6 +57,7 @@ from framework.errors import DataError
 from framework.hookspecs import hookimpl
 from framework.interfaces import DataContext
 from framework.results import atomic_output, write_atomic
+from framework.safe_files import read_bytes, first_line, regular_file
 
 RELATIVE_PATH = "ethereum_txs_fdgnn"
 FOLDERS = {"phishing": "Phishing first-order nodes", "normal": "Normal first-order nodes",
@@ -73,8 +74,10 @@ TABLE_VERSION = "1"
 
 
 def _read_file(path: Path, label: str) -> pa.Table:
-    with open(path, encoding="utf-8") as handle:
-        header = handle.readline().rstrip("\r\n")
+    """One centre's rows as strings (typed later, with line numbers). Only a regular UTF-8 file
+    is read; a header-only file is a centre with no transactions (zero rows, typed like the
+    others so the files still concatenate)."""
+    header = first_line(path, "account transaction CSV")
     if header not in (FULL_HEADER, SHORT_HEADER):
         raise DataError(f"{path}: header {header!r} is neither of the two known layouts: "
                         f"{FULL_HEADER!r} or {SHORT_HEADER!r}")
@@ -88,18 +91,18 @@ def _read_file(path: Path, label: str) -> pa.Table:
                                convert_options=pacsv.ConvertOptions(
                                    column_types={n: pa.string() for n in names},
                                    strings_can_be_null=False))
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{path}: malformed CSV ({exc}); expected {len(names)} fields per row "
-                        f"as in its header") from exc
+                        f"as in its header, UTF-8 text") from exc
     centre = path.stem.lower()
     columns = {n: pc_strip(table[n]) for n in ("tx_hash", "timestamp", "from", "to", "value")}
     is_error = pc_strip(table["is_error"]) if "is_error" in names else pa.array(
-        ["0"] * table.num_rows)
+        ["0"] * table.num_rows, pa.string())
     return pa.table({**columns, "is_error": is_error,
-                     "centre": pa.array([centre] * table.num_rows),
-                     "label": pa.array([label] * table.num_rows),
-                     "line": pa.array(np.arange(2, table.num_rows + 2)),
-                     "file": pa.array([str(path)] * table.num_rows)})
+                     "centre": pa.array([centre] * table.num_rows, pa.string()),
+                     "label": pa.array([label] * table.num_rows, pa.string()),
+                     "line": pa.array(np.arange(2, table.num_rows + 2), pa.int64()),
+                     "file": pa.array([str(path)] * table.num_rows, pa.string())})
 
 
 def pc_strip(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -108,14 +111,23 @@ def pc_strip(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.utf8_lower(pc.utf8_trim_whitespace(column))
 
 
+_INT64 = 2**63
+
+
 def _to_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Type the numeric columns; a value that is not a (finite; for counts, whole and 64-bit)
+    number names its file, line and column."""
     for column, kind in (("timestamp", "int64"), ("value", "float64"), ("is_error", "int64")):
         values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna()
+        bad = values.isna() | ~np.isfinite(values.astype("float64"))
+        if kind == "int64":
+            bad |= ~bad & ((values.astype("float64") % 1 != 0)
+                           | (values.astype("float64").abs() >= _INT64))
         if bad.any():
             row = frame[bad].iloc[0]
+            expected = "a whole number" if kind == "int64" else "a finite number"
             raise DataError(f"{row['file']}, line {row['line']}, column {column!r}: "
-                            f"{row[column]!r} is not a number")
+                            f"{row[column]!r} is not {expected}")
         frame[column] = values.astype(kind)
     return frame
 
@@ -128,7 +140,7 @@ def read_transactions(root: Path, classes: Sequence[str]) -> tuple[pd.DataFrame,
         if not folder.is_dir():
             raise DataError(f"dataset 'ethereum_txs': folder {folder} is missing; expected the "
                             f"four label folders of {RELATIVE_PATH} ({', '.join(FOLDERS.values())})")
-        files = sorted(folder.glob("*.csv"))
+        files = sorted(regular_file(p, "account transaction CSV") for p in folder.glob("*.csv"))
         if not files:
             raise DataError(f"{folder}: no <address>.csv files")
         for path in files:
@@ -256,7 +268,7 @@ class EthereumTxsDataset:
         for label in self.classes:
             for path in sorted((root / FOLDERS[label]).glob("*.csv")):
                 content.update(f"{label}/{path.name}:".encode())
-                content.update(hashlib.sha256(path.read_bytes()).digest())
+                content.update(hashlib.sha256(read_bytes(path, "an ethereum_txs account file")).digest())
         key = content.hexdigest()[:24]
         cache = Path(cache_dir) / "ethereum_txs" / f"{TABLE_VERSION}-{'-'.join(self.classes)}-{key}"
         table_path, stats_path = cache / "transactions.parquet", cache / "stats.json"

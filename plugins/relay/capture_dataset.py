@@ -26,6 +26,7 @@ import pandas as pd
 from framework.data import AccountData, Provenance
 from framework.errors import DataError
 from framework.interfaces import DataContext
+from framework.safe_files import read_text
 from plugins.relay.dataset import CLASS_NAMES
 from plugins.relay.events import TRANSACTION_INV_TYPES, txid_aliases
 from plugins.relay.features import FEATURE_NAMES, traffic_features
@@ -35,11 +36,10 @@ _TXID = re.compile(r"[0-9a-f]{64}")
 
 
 def read_own_txids(path: Path) -> set[str]:
-    """The node's own transactions: one txid per line; blank lines and ``#`` comments skipped."""
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as exc:
-        raise DataError(f"dataset 'p2p_capture': cannot read own_txids file {path} ({exc})") from exc
+    """The node's own transactions: one txid per line; blank lines and ``#`` comments skipped.
+    Only a regular UTF-8 file is read, so a pipe cannot block the load and a stray byte is
+    reported with its line and offset."""
+    lines = read_text(path, "dataset 'p2p_capture' own_txids file").splitlines()
     own = set()
     for number, line in enumerate(lines, start=1):
         text = line.split("#", 1)[0].strip().lower()

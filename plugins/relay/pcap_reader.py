@@ -40,6 +40,7 @@ import heapq
 import ipaddress
 import logging
 import math
+import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from typing import BinaryIO
 import pandas as pd
 
 from framework.errors import DataError
+from framework.safe_files import open_regular
 from plugins.relay.events import EVENT_COLUMNS, validate_events
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,13 @@ PCAPNG_SECTION_HEADER = b"\x0a\x0d\x0d\x0a"
 PCAPNG_BYTE_ORDER_MAGIC = 0x1A2B3C4D
 PCAPNG_INTERFACE_DESCRIPTION, PCAPNG_OBSOLETE_PACKET, PCAPNG_ENHANCED_PACKET = 1, 2, 6
 PCAPNG_OPTION_END, PCAPNG_OPTION_TSRESOL, PCAPNG_OPTION_TSOFFSET = 0, 9, 14
+# libpcap refuses pcapng blocks over 16 MiB (and pcap snap lengths are far smaller): a larger
+# stated length is corruption, refused before any buffer of that size is allocated.
+MAX_BLOCK_SIZE = 16 * 1024 * 1024
+# Fixed fields before the packet data: interface id, timestamp (2 x u32), captured and original
+# lengths; the obsolete packet block has a u16 interface id and a u16 drop count instead.
+PACKET_BLOCK_FIELDS = 20
+INTERFACE_BLOCK_FIELDS = 8  # link type, reserved, snap length
 
 
 def sha256d(data: bytes) -> bytes:
@@ -104,13 +113,29 @@ class CapturedPacket:
 
 
 class _CaptureFile:
-    """Reads exact byte counts from a capture and turns short reads into a DataError naming it."""
+    """Reads exact byte counts from a capture and turns short reads into a DataError naming it.
+
+    Every length comes from the file and may be corrupt (up to 4 GiB in a u32), so it is checked
+    against the bytes the file has left and against :data:`MAX_BLOCK_SIZE` *before* anything is
+    read: a bad length costs a clear error, never a multi-gigabyte allocation.
+    """
 
     def __init__(self, handle: BinaryIO, path: Path) -> None:
         self.handle, self.path = handle, path
+        self.size = os.fstat(handle.fileno()).st_size
+
+    def _check(self, size: int, what: str, offset: int) -> None:
+        if size > MAX_BLOCK_SIZE:
+            raise DataError(f"{self.path}: corrupt capture: {what} at byte offset {offset} claims "
+                            f"{size} bytes, more than the {MAX_BLOCK_SIZE} any capture block "
+                            f"may hold")
+        if size > self.size - offset:
+            raise DataError(f"{self.path}: truncated capture: expected {size} bytes of {what} at "
+                            f"byte offset {offset}, found {max(self.size - offset, 0)}")
 
     def read_exact(self, size: int, what: str) -> bytes:
         offset = self.handle.tell()
+        self._check(size, what, offset)
         data = self.handle.read(size)
         if len(data) != size:
             raise DataError(f"{self.path}: truncated capture: expected {size} bytes of {what} at "
@@ -119,24 +144,15 @@ class _CaptureFile:
 
     def read_or_end(self, size: int, what: str) -> bytes | None:
         """Like read_exact, but a clean end of file (nothing left at all) returns None."""
-        offset = self.handle.tell()
-        data = self.handle.read(size)
-        if not data:
+        if self.handle.tell() >= self.size:
             return None
-        if len(data) != size:
-            raise DataError(f"{self.path}: truncated capture: expected {size} bytes of {what} at "
-                            f"byte offset {offset}, found {len(data)}")
-        return data
+        return self.read_exact(size, what)
 
 
 def iterate_packets(path: Path) -> Iterator[CapturedPacket]:
-    """Yield every packet of a pcap or pcapng file, whichever the file's first bytes announce."""
-    try:
-        handle = path.open("rb")
-    except OSError as error:
-        raise DataError(f"{path}: cannot open capture ({error.strerror}); expected a pcap or "
-                        f"pcapng file") from error
-    with handle:
+    """Yield every packet of a pcap or pcapng file, whichever the file's first bytes announce.
+    Only a regular file is opened (a FIFO would block the reader forever)."""
+    with open_regular(path, "pcap/pcapng capture") as handle:
         capture = _CaptureFile(handle, path)
         magic = handle.read(4)
         handle.seek(0)
@@ -196,6 +212,10 @@ def _iterate_pcapng(capture: _CaptureFile) -> Iterator[CapturedPacket]:
             raise DataError(f"{capture.path}: corrupt pcapng block of type {block_code:#x}: "
                             f"trailing length {trailer} differs from leading length {total_length}")
         if block_code == PCAPNG_INTERFACE_DESCRIPTION:
+            if len(body) < INTERFACE_BLOCK_FIELDS:
+                raise DataError(f"{capture.path}: corrupt pcapng interface description block: "
+                                f"{len(body)} body bytes, expected at least "
+                                f"{INTERFACE_BLOCK_FIELDS} (link type, reserved, snap length)")
             interfaces.append(_read_interface(body, order))
         elif block_code in (PCAPNG_ENHANCED_PACKET, PCAPNG_OBSOLETE_PACKET):
             yield _read_packet_block(capture.path, block_code, body, order, interfaces)
@@ -220,6 +240,10 @@ def _read_interface(body: bytes, order: str) -> _PcapngInterface:
 
 def _read_packet_block(path: Path, block_code: int, body: bytes, order: str,
                        interfaces: list[_PcapngInterface]) -> CapturedPacket:
+    if len(body) < PACKET_BLOCK_FIELDS:
+        raise DataError(f"{path}: corrupt pcapng packet block of type {block_code:#x}: "
+                        f"{len(body)} body bytes, expected at least {PACKET_BLOCK_FIELDS} "
+                        f"(interface, timestamp, captured and original lengths)")
     if block_code == PCAPNG_ENHANCED_PACKET:
         interface_id, high, low, captured_length, original_length = struct.unpack_from(
             order + "IIIII", body, 0)
@@ -229,12 +253,13 @@ def _read_packet_block(path: Path, block_code: int, body: bytes, order: str,
     if interface_id >= len(interfaces):
         raise DataError(f"{path}: pcapng packet names interface {interface_id}, but only "
                         f"{len(interfaces)} interface description block(s) precede it")
-    if 20 + captured_length > len(body):
+    if PACKET_BLOCK_FIELDS + captured_length > len(body):
         raise DataError(f"{path}: corrupt pcapng packet block: captured length {captured_length} "
-                        f"exceeds the block's {len(body) - 20} data bytes")
+                        f"exceeds the block's {len(body) - PACKET_BLOCK_FIELDS} data bytes")
     interface = interfaces[interface_id]
     time = interface.offset_seconds + ((high << 32) | low) / interface.units_per_second
-    return CapturedPacket(time, interface.link_type, body[20:20 + captured_length],
+    return CapturedPacket(time, interface.link_type,
+                          body[PACKET_BLOCK_FIELDS:PACKET_BLOCK_FIELDS + captured_length],
                           captured_length < original_length)
 
 

@@ -111,7 +111,7 @@ def test_unreadable_records_are_skipped_with_a_warning(tmp_path):
 
 def test_training_length_is_a_variant_and_tuned_parameters_are_not():
     assert variant_of(["model=mlp", "trainer.max_epochs=2"]) == "trainer.max_epochs=2"
-    assert variant_of(["model=lr", "tune.best={\"model.C\": 3}"]) == "tuned"
+    assert variant_of(["model=lr", "tune.best_by_seed={\"0\": {\"model.C\": 3}}"]) == "tuned"
 
 
 def test_a_newer_failure_is_not_hidden_behind_an_older_success(tmp_path):
