@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
-from contextlib import contextmanager
 
 import pytest
+from helpers import fails_instead_of_hanging
 
 from framework.errors import DataError
 from framework.safe_files import (first_line, open_regular, read_bytes, read_text,
                                   regular_file)
-
-
-class ReaderBlocked(Exception):
-    """Raised by the alarm; deliberately not an OSError, which a reader might wrap."""
-
-
-@contextmanager
-def fails_instead_of_hanging(seconds: int = 5):
-    """A reader that opens a FIFO blocks forever: turn that into a test failure."""
-    def expire(signum, frame):
-        raise ReaderBlocked(f"the reader was still blocked after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture

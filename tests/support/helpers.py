@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -40,3 +42,22 @@ def run_cli(args: list[str], cwd: Path, env: dict[str, str | None] | None = None
     environment = {k: v for k, v in environment.items() if v is not None}
     return subprocess.run([sys.executable, "-m", "framework.cli", *args], cwd=cwd,
                           capture_output=True, text=True, env=environment, timeout=timeout)
+
+
+class ReaderBlocked(Exception):
+    """Raised by the alarm; deliberately not an OSError, which a reader might wrap."""
+
+
+@contextmanager
+def fails_instead_of_hanging(seconds: int = 5):
+    """A reader that opens a FIFO blocks forever: turn that into a test failure."""
+    def expire(signum, frame):
+        raise ReaderBlocked(f"the reader was still blocked after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

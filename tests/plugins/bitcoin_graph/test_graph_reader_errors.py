@@ -7,12 +7,10 @@ import argparse
 import bz2
 import hashlib
 import os
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers import DATA_DIR
+from helpers import DATA_DIR, fails_instead_of_hanging
 
 from framework.errors import DataError
 from plugins.bitcoin_graph import _verify
@@ -21,25 +19,6 @@ from plugins.bitcoin_graph.dataset import read_labels
 from plugins.bitcoin_graph.readers import read_blocks, read_btcd_utxos
 
 BLOCKS = DATA_DIR / "bitcoin_blocks"
-
-
-class ReaderBlocked(Exception):
-    """Raised by the alarm; deliberately not an OSError, which a reader might wrap."""
-
-
-@contextmanager
-def fails_instead_of_hanging(seconds: int = 5):
-    """A reader that opens a FIFO blocks forever: turn that into a test failure."""
-    def expire(signum, frame):
-        raise ReaderBlocked(f"the reader was still blocked after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def dsha256(data: bytes) -> bytes:

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import os
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import fails_instead_of_hanging
 
 from framework.errors import DataError
 from framework.interfaces import DataContext
@@ -19,25 +18,6 @@ from plugins.datasets.ethereum_txs import FOLDERS, FULL_HEADER, SHORT_HEADER, re
 
 PHISHER = "0x00650a784ee109797ba8c05f3496bdbf2b2b7a1c"
 GOOD = f"0,0xaa,1,1539570132,0x5030,{PHISHER},0.68,NULL,0x,0"
-
-
-class ReaderBlocked(Exception):
-    """Raised by the alarm; deliberately not an OSError, which a reader might wrap."""
-
-
-@contextmanager
-def fails_instead_of_hanging(seconds: int = 5):
-    """A reader that opens a FIFO blocks forever: turn that into a test failure."""
-    def expire(signum, frame):
-        raise ReaderBlocked(f"the reader was still blocked after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def ethereum_root(tmp_path: Path, files: dict[str, bytes]) -> Path:

@@ -4,38 +4,17 @@
 from __future__ import annotations
 
 import os
-import signal
 import struct
 import tracemalloc
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from helpers import DATA_DIR
+from helpers import DATA_DIR, fails_instead_of_hanging
 
 from framework.errors import DataError
 from framework.interfaces import DataContext
 from plugins.relay.capture_dataset import P2PCaptureDataset, read_own_txids
 from plugins.relay.pcap_reader import scan_capture
-
-
-class ReaderBlocked(Exception):
-    """Raised by the alarm; deliberately not an OSError, which a reader might wrap."""
-
-
-@contextmanager
-def fails_instead_of_hanging(seconds: int = 5):
-    """A reader that opens a FIFO blocks forever: turn that into a test failure."""
-    def expire(signum, frame):
-        raise ReaderBlocked(f"the reader was still blocked after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def pcapng_block(block_type: int, body: bytes, total_length: int | None = None) -> bytes:
