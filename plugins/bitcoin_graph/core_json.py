@@ -27,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from framework.errors import DataError
+from framework.safe_files import read_text
 from plugins.bitcoin_graph.addresses import script_ids_of
 from plugins.bitcoin_graph.consensus import Block, parse_block
 from plugins.bitcoin_graph.tables import SCHEMAS, BlockTables, to_tables
@@ -64,7 +65,7 @@ def block_from_json(block: dict[str, Any], source: str = "JSON block") -> Block:
     return parsed
 
 
-def prevout_utxos(blocks: Iterable[dict[str, Any]]) -> pa.Table:
+def prevout_utxos(blocks: Iterable[dict[str, Any]], source: str = "JSON blocks") -> pa.Table:
     """The outputs that verbosity-3 inputs spend (``prevout``), as a UTXO table."""
     columns: dict[str, list] = {"txid": [], "vout": [], "script": [], "value": []}
     for block in blocks:
@@ -73,11 +74,18 @@ def prevout_utxos(blocks: Iterable[dict[str, Any]]) -> pa.Table:
                 prevout = txin.get("prevout")
                 if "coinbase" in txin or prevout is None:
                     continue
-                script = bytes.fromhex(prevout["scriptPubKey"]["hex"])
-                columns["txid"].append(txin["txid"])
-                columns["vout"].append(int(txin["vout"]))
+                try:
+                    script = bytes.fromhex(prevout["scriptPubKey"]["hex"])
+                    value = int(Decimal(str(prevout["value"])) * 100_000_000)
+                    columns["txid"].append(str(txin["txid"]))
+                    columns["vout"].append(int(txin["vout"]))
+                except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                    raise DataError(f"{source}: transaction {tx.get('txid', '?')}: malformed "
+                                    f"input prevout ({type(exc).__name__}: {exc}); expected "
+                                    f"txid, vout and prevout.scriptPubKey.hex/value as in "
+                                    f"getblock verbosity 3") from None
                 columns["script"].append(script)
-                columns["value"].append(int(Decimal(str(prevout["value"])) * 100_000_000))
+                columns["value"].append(value)
     columns["script_id"] = script_ids_of(columns.pop("script"))[0]
     return pa.table(columns, schema=SCHEMAS["utxos"])
 
@@ -88,22 +96,45 @@ def tables_from_json(blocks: list[dict[str, Any]], source: str) -> tuple[BlockTa
         raise DataError(f"{source}: no blocks")
     parsed = [block_from_json(b, f"{source} (block {b.get('height', i)})")
               for i, b in enumerate(blocks)]
-    return to_tables(parsed, first_height=int(blocks[0]["height"])), prevout_utxos(blocks)
+    try:
+        first_height = int(blocks[0]["height"])
+    except (KeyError, TypeError, ValueError):
+        raise DataError(f"{source}: the first block has no integer 'height'; expected getblock "
+                        f"JSON, which carries each block's height") from None
+    return to_tables(parsed, first_height=first_height), prevout_utxos(blocks, source)
 
 
 def read_json_blocks(path: Path) -> list[dict[str, Any]]:
-    """Blocks of a JSON Lines file (one block per line) or of one JSON block / list of blocks."""
+    """Blocks of a JSON Lines file (one block per line) or of one JSON block / list of blocks.
+
+    The file must be a regular file (a FIFO would block the build forever) and UTF-8; every
+    block must be a JSON object, so a stray number or string is reported here, with its line,
+    instead of as an AttributeError deep in the block parser.
+    """
+    text = read_text(path, "Core JSON block file")
+    if Path(path).suffix == ".jsonl":
+        blocks = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                blocks.append((number, _loads(line, path, number)))
+    else:
+        loaded = _loads(text, path, None)
+        blocks = [(None, b) for b in (loaded if isinstance(loaded, list) else [loaded])]
+    for number, block in blocks:
+        if not isinstance(block, dict):
+            where = f", line {number}" if number is not None else ""
+            raise DataError(f"{path}{where}: a block is a JSON {type(block).__name__}; expected "
+                            f"an object as returned by getblock <hash> 3")
+    return [block for _, block in blocks]
+
+
+def _loads(text: str, path: Path, line: int | None) -> Any:
     try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from exc
-    try:
-        if Path(path).suffix == ".jsonl":
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        loaded = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    return loaded if isinstance(loaded, list) else [loaded]
+        where = f"line {line}, column {exc.colno}" if line is not None else (
+            f"line {exc.lineno}, column {exc.colno}")
+        raise DataError(f"{path}, {where}: not JSON ({exc.msg})") from None
 
 
 class CoreRpcClient:
@@ -118,8 +149,8 @@ class CoreRpcClient:
                  timeout: float = 60.0) -> None:
         if cookie is not None:
             try:
-                user, password = Path(cookie).read_text().strip().split(":", 1)
-            except (OSError, ValueError) as exc:
+                user, password = read_text(cookie, "RPC cookie").strip().split(":", 1)
+            except ValueError as exc:
                 raise DataError(f"RPC cookie {cookie}: cannot read user:password ({exc})") from None
         else:
             password = os.environ.get(password_env)

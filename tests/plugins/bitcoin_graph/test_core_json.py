@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -13,7 +14,12 @@ import pytest
 
 from framework.errors import DataError
 from plugins.bitcoin_graph.consensus import block_subsidy
-from plugins.bitcoin_graph.core_json import CoreRpcClient, block_from_json, tables_from_json
+from plugins.bitcoin_graph.core_json import (
+    CoreRpcClient,
+    block_from_json,
+    read_json_blocks,
+    tables_from_json,
+)
 from plugins.bitcoin_graph.graph import build_graph
 from plugins.datasets.chain_sim import simulate
 from plugins.datasets.chain_sim.simulator import SimulationConfig
@@ -114,3 +120,42 @@ def test_graph_build_reads_core_json_lines(tmp_path, sim_blocks):
     assert f"tip {sim_blocks[-1]['height']}" in done.stdout
     again = run_cli(["graph", "build", str(tmp_path / "store"), str(path)], tmp_path)
     assert "'blocks_added': 0" in again.stdout
+
+
+def test_graph_build_refuses_a_fifo_as_core_json_without_blocking(tmp_path):
+    from helpers import run_cli
+
+    fifo = tmp_path / "blocks.jsonl"
+    os.mkfifo(fifo)
+    # A blocked reader would run into the subprocess time-out and fail the test.
+    done = run_cli(["graph", "build", str(tmp_path / "store"), str(fifo)], tmp_path, timeout=120)
+    assert done.returncode != 0
+    assert "a FIFO (named pipe)" in done.stderr and str(fifo) in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('{"height": 1}\n[1, 2\n', r"line 2, column \d+: not JSON"),
+    ('{"height": 1}\n\n42\n', r"line 3: a block is a JSON int; expected an object"),
+    (b'{"height": "\xff"}', r"line 1, byte offset 12: Core JSON block file is not UTF-8"),
+])
+def test_malformed_core_json_lines_are_located(tmp_path, text, expected):
+    path = tmp_path / "blocks.jsonl"
+    (path.write_bytes if isinstance(text, bytes) else path.write_text)(text)
+    with pytest.raises(DataError, match=expected) as error:
+        read_json_blocks(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_block_without_height_or_with_a_broken_prevout_is_a_data_error(sim_blocks):
+    no_height = [{k: v for k, v in b.items() if k != "height"} for b in sim_blocks[1:2]]
+    with pytest.raises(DataError, match="no integer 'height'"):
+        tables_from_json(no_height, "blocks.json")
+    spending = next(b for b in sim_blocks
+                    if any("prevout" in i for tx in b["tx"] for i in tx.get("vin", [])))
+    broken = json.loads(json.dumps(spending))
+    for tx in broken["tx"]:
+        for txin in tx.get("vin", []):
+            txin.get("prevout", {}).pop("scriptPubKey", None)
+    with pytest.raises(DataError, match="malformed input prevout"):
+        tables_from_json([broken], "blocks.json")
