@@ -25,15 +25,21 @@ Policies (recorded in every result's provenance):
   centre contract: an incoming event of the centre from its creator.
 * The null address ``0x000...0`` of the normal set is not an account anyone controls (its
   history is burns); ``drop_null_address=true`` (default) removes it as a centre.
+* **Harmonised by default** (``harmonise=true``): zero-value transfers (present only in the
+  hack/ponzi crawl; their share named the crawl for 99.8 % of accounts) and failed transactions
+  (marked only by the phishing/normal crawl) are dropped from both crawls before any attribute
+  is computed. ``harmonise=false`` keeps the data as published. Harmonising does not make the
+  crawls alike: they cover different years (hack/ponzi mostly 2020-2021, phishing/normal up to
+  2019-10), and time-dependent behaviour still tells them apart (``chainsleuth audit``).
 * ``classes`` chooses which labels to load (e.g. ``[phishing, normal]`` to stay within one crawl).
 * Each account's crawl is declared as its **source** (``AccountData.sources``), so
   ``chainsleuth audit`` can show which attributes name the crawl.
 
 Features are the 43 account-schema attributes of each centre, computed from its deduplicated
 history. Histories stay available (``extras["events"]``, ``extras["links"]``) so augmentations
-can act on transactions; ``extras["graph"]`` is the account interaction graph as a PyG ``Data``
-(all centres and counterparties; edges = transfers aggregated per ordered pair, with count and
-total value), and ``edge_index`` its restriction to centre rows.
+can act on transactions; ``graph`` is the account interaction graph (all centres and their
+counterparties; edges = transfers aggregated per ordered pair, with count, total value and first
+time), and ``edge_index`` its restriction to centre rows.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ import pyarrow.parquet as pq
 
 from framework.account_schema import (ATTRIBUTE_NAMES, account_tables_from_transfers,
                                       compute_attributes)
-from framework.data import AccountData, Provenance
+from framework.data import AccountData, InteractionGraph, Provenance
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
 from framework.interfaces import DataContext
@@ -189,7 +195,7 @@ def deduplicate(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
 class EthereumTxsDataset:
     def __init__(self, path: str | None = None, classes: Sequence[str] = CLASSES,
                  shared_columns: bool = True, shared_period: bool = False,
-                 drop_null_address: bool = True, harmonise: bool = False) -> None:
+                 drop_null_address: bool = True, harmonise: bool = True) -> None:
         unknown = sorted(set(classes) - set(CLASSES))
         if unknown or len(set(classes)) < 2:
             raise DataError(f"dataset 'ethereum_txs': classes must be at least two of "
@@ -224,7 +230,11 @@ class EthereumTxsDataset:
             # the hack/ponzi crawl 28 % / 13 %. Drop them from both, before any attribute.
             zero = frame["value"] == 0
             stats["harmonised_zero_value_dropped"] = int(zero.sum())
-            frame = frame[~zero]
+            # Failed transactions are marked only by the phishing/normal crawl (0.6 % of its
+            # rows); the other cannot tell them apart, so keep only what both can call valid.
+            failed = ~zero & (frame["is_error"] == 1)
+            stats["harmonised_failed_dropped"] = int(failed.sum())
+            frame = frame[~zero & ~failed]
         txid = np.where(frame["tx_hash"].str.startswith("0x"), frame["tx_hash"],
                         "row:" + frame.index.astype(str))
         events, links = account_tables_from_transfers(frame.assign(txid=txid))
@@ -238,7 +248,7 @@ class EthereumTxsDataset:
         attributes = compute_attributes(events[events["account"].isin(set(ids))],
                                         links[links["account"].isin(set(ids))], ids)
         y = np.array([self.classes.index(label) for label in centres.to_numpy()])
-        graph, edge_index = _interaction_graph(frame, ids)
+        graph = _interaction_graph(frame, ids)
         labels = centres.to_numpy()
         first_seen = events.groupby("account")["timestamp"].min().reindex(ids).to_numpy()
         return AccountData(
@@ -253,12 +263,12 @@ class EthereumTxsDataset:
                          "drop_null_address": self.drop_null_address,
                          "harmonise": self.harmonise,
                          "transactions": int(len(frame))}),
-            edge_index=edge_index,
+            edge_index=graph.between_rows(), graph=graph,
             sources=np.array([CRAWLS.index(CRAWL_OF[label]) for label in labels]),
             source_names=list(CRAWLS), time=first_seen,
             extras={"events": events[events["account"].isin(set(ids))].reset_index(drop=True),
                     "links": links[links["account"].isin(set(ids))].reset_index(drop=True),
-                    "graph": graph, "feature_space": "account_schema"})
+                    "feature_space": "account_schema"})
 
     def _cached_table(self, root: Path, cache_dir: Path) -> tuple[pd.DataFrame, dict]:
         """Parse once, then reuse a Parquet copy keyed by the files' *content* and the data
@@ -293,22 +303,18 @@ class EthereumTxsDataset:
         return frame, stats
 
 
-def _interaction_graph(frame: pd.DataFrame, centres: np.ndarray):
-    from torch_geometric.data import Data
-    import torch
-
-    pairs = frame.groupby(["from", "to"]).agg(count=("value", "size"), total=("value", "sum"))
-    pairs = pairs.reset_index()
+def _interaction_graph(frame: pd.DataFrame, centres: np.ndarray) -> InteractionGraph:
+    """Centres first (node i = row i), then every counterparty; one edge per ordered pair of
+    accounts that transferred, with the number of transfers, their total value and the time
+    of the first one."""
+    pairs = frame.groupby(["from", "to"]).agg(count=("value", "size"), total=("value", "sum"),
+                                              first=("timestamp", "min")).reset_index()
     nodes = pd.Index(pd.unique(np.concatenate([centres, pairs["from"], pairs["to"]])))
-    source, target = nodes.get_indexer(pairs["from"]), nodes.get_indexer(pairs["to"])
-    graph = Data(edge_index=torch.as_tensor(np.vstack([source, target]), dtype=torch.long),
-                 edge_attr=torch.as_tensor(pairs[["count", "total"]].to_numpy(),
-                                           dtype=torch.float32),
-                 num_nodes=len(nodes))
-    graph.node_ids = nodes.to_numpy()
-    graph.row_nodes = torch.arange(len(centres))
-    is_centre = (source < len(centres)) & (target < len(centres))
-    return graph, np.vstack([source[is_centre], target[is_centre]]).astype(np.int64)
+    return InteractionGraph(
+        node_ids=nodes.to_numpy(), row_nodes=np.arange(len(centres)),
+        edge_index=np.vstack([nodes.get_indexer(pairs["from"]), nodes.get_indexer(pairs["to"])]),
+        edge_attr=pairs[["count", "total", "first"]].to_numpy(dtype=np.float64),
+        edge_attr_names=("count", "value", "first_timestamp"), kind="transfers")
 
 
 @hookimpl

@@ -2,6 +2,7 @@
 
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from framework.errors import DataError
@@ -20,8 +21,25 @@ def raw(data_dir):
 
 @pytest.fixture(scope="module")
 def dataset(data_dir, tmp_path_factory):
+    """The default variant: harmonised."""
     cache = tmp_path_factory.mktemp("cache")
     return EthereumTxsDataset().load(DataContext(data_dir, cache, 0))
+
+
+@pytest.fixture(scope="module")
+def published(data_dir, tmp_path_factory):
+    """The crawl as published (``harmonise=false``)."""
+    cache = tmp_path_factory.mktemp("cache_published")
+    return EthereumTxsDataset(harmonise=False).load(DataContext(data_dir, cache, 0))
+
+
+def harmonised_rows(raw):
+    """The rows the default variant keeps, derived here from the raw crawl and its filters as
+    DATA.md states them: deduplicated, no zero-value and no failed transfer."""
+    frame, _ = raw
+    kept, _ = deduplicate(frame)
+    kept = kept.assign(to=kept["to"].where(kept["to"] != "", kept["centre"]))
+    return kept[(kept["value"] != 0) & (kept["is_error"] == 0)]
 
 
 def test_rows_and_accounts_per_folder_match_data_md(raw):
@@ -52,15 +70,47 @@ def test_shared_transactions_are_deduplicated(raw):
         "self_transfer_second_listings"] + 67 - stats["unhashed_cross_file_copies_removed"]
 
 
-def test_dataset_labels_and_provenance(dataset):
-    counts = dataset.summary()["class_counts"]
+def test_dataset_labels_and_provenance(published):
+    counts = published.summary()["class_counts"]
     # null address dropped from normal; one normal account has no value-bearing row left
     assert counts == {"normal": 1699, "phishing": 1660, "hack": 826, "ponzi": 200}
-    assert dataset.provenance.origin == "real"
-    assert dataset.benign_classes == ["normal"]
-    assert "0x" + "0" * 40 not in set(dataset.ids)
-    graph = dataset.extras["graph"]
-    assert graph.num_nodes > len(dataset.ids) and graph.edge_index.shape[0] == 2
+    assert published.provenance.origin == "real"
+    assert published.benign_classes == ["normal"]
+    assert "0x" + "0" * 40 not in set(published.ids)
+    assert published.provenance.details["harmonise"] is False
+
+
+def test_default_variant_keeps_the_accounts_with_a_valued_valid_transfer(raw, dataset):
+    kept = harmonised_rows(raw)
+    _, stats = raw
+    active = set(kept["from"]) | set(kept["to"])
+    expected = pd.Series({c: label for c, label in stats["centres"].items()
+                          if c in active and c != "0x" + "0" * 40}).value_counts().to_dict()
+    assert dataset.summary()["class_counts"] == expected
+    # measured: 65 of the 200 Ponzi contracts have no transfer with a value (creation only)
+    assert expected == {"normal": 1699, "phishing": 1659, "hack": 825, "ponzi": 135}
+    details = dataset.provenance.details
+    assert details["harmonise"] is True and details["transactions"] == len(kept)
+    assert details["harmonised_failed_dropped"] == 1397
+
+
+def test_interaction_graph_holds_every_counterparty_and_every_transfer_pair(raw, dataset):
+    """Checked against the deduplicated rows directly (not through the dataset's own code):
+    one edge per ordered (from, to) pair of the kept transfers, its count the transfers."""
+    kept = harmonised_rows(raw)
+    expected = kept.groupby(["from", "to"]).size()
+    graph = dataset.graph
+    assert graph.kind == "transfers"
+    assert list(graph.node_ids[graph.row_nodes]) == list(dataset.ids)
+    got = dict(zip(zip(graph.node_ids[graph.edge_index[0]], graph.node_ids[graph.edge_index[1]]),
+                   graph.edge_attr[:, graph.edge_attr_names.index("count")]))
+    assert got == expected.astype(float).to_dict()
+    assert set(graph.node_ids) == set(kept["from"]) | set(kept["to"]) | set(dataset.ids)
+    assert graph.num_nodes > 30 * len(dataset.ids)
+    rows = dataset.edge_index
+    assert rows.shape[0] == 2 and len(rows[0]) == sum(
+        a in set(dataset.ids) and b in set(dataset.ids) for a, b in got)
+    assert dataset.summary()["graph"]["nodes"] == graph.num_nodes
 
 
 def test_attributes_of_a_real_account_by_hand(dataset):
@@ -78,8 +128,8 @@ def test_attributes_of_a_real_account_by_hand(dataset):
     assert np.isnan(row["in_std"]) and np.isnan(row["in_interval_mean_h"])
 
 
-def test_contract_creation_row_is_an_incoming_event(dataset):
-    row = dict(zip(dataset.feature_names, dataset.X[list(dataset.ids).index(PONZI_STUB)]))
+def test_contract_creation_row_is_an_incoming_event(published):
+    row = dict(zip(published.feature_names, published.X[list(published.ids).index(PONZI_STUB)]))
     assert (row["in_degree"], row["uniq_in_counterparties"], row["in_total"]) == (1, 1, 0.0)
     assert row["zero_value_share"] == 1.0
 
@@ -149,17 +199,24 @@ def test_each_account_declares_its_crawl_as_source(dataset):
     assert dataset.time is not None and not np.isnan(dataset.time).any()
 
 
-def test_harmonise_removes_the_zero_value_artefact(data_dir, tmp_path_factory, dataset):
+def test_harmonise_removes_the_zero_value_artefact(dataset):
     from framework.audit import audit
 
-    cache = tmp_path_factory.mktemp("cache_h")
-    harmonised = EthereumTxsDataset(harmonise=True).load(DataContext(data_dir, cache, 0))
-    column = harmonised.feature_names.index("zero_value_share")
-    assert np.nan_to_num(harmonised.X[:, column]).max() == 0
-    details = harmonised.provenance.details
-    assert details["harmonise"] is True and details["harmonised_zero_value_dropped"] > 10_000
-    scores = {(s["feature"], s["target"]): s["score"] for s in audit(harmonised)["shortcuts"]}
+    column = dataset.feature_names.index("zero_value_share")
+    assert np.nan_to_num(dataset.X[:, column]).max() == 0
+    assert dataset.provenance.details["harmonised_zero_value_dropped"] > 10_000
+    scores = {(s["feature"], s["target"]): s["score"] for s in audit(dataset)["shortcuts"]}
     assert scores[("zero_value_share", "source")] < 0.5  # was 0.998 on the raw attributes
+    # The issue's bar: no single attribute names the crawl for >= 95 % of accounts any more
+    # (measured 0.81 for burst_share; the crawls still cover different years).
+    assert max(score for (_, target), score in scores.items() if target == "source") < 0.95
+
+
+def test_the_published_variant_still_shows_the_artefact(published):
+    from framework.audit import audit
+
+    scores = {(s["feature"], s["target"]): s["score"] for s in audit(published)["shortcuts"]}
+    assert scores[("zero_value_share", "source")] > 0.99
 
 
 NORMAL = "0x" + "b" * 40
