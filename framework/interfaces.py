@@ -76,13 +76,15 @@ class Representation(Protocol):
     """Unsupervised features computed from the whole dataset (e.g. graph embeddings).
 
     ``fit`` learns from the given rows only (never test rows) of a dataset whose labels are all
-    hidden (-1). ``transform`` returns new features for every row, using ``X`` in place of
-    ``data.X`` when given (augmented views); NaN in ``data.X`` must be handled.
+    hidden (-1). ``transform`` returns new features for ``rows`` (every row by default), using
+    ``X`` in place of ``data.X`` when given (augmented views); NaN in ``data.X`` must be handled.
+    It must be inductive: a fit row's features may not depend on any row outside the fit rows.
     """
 
     def fit(self, data: AccountData, rows: np.ndarray) -> Representation: ...
 
-    def transform(self, data: AccountData, X: np.ndarray | None = None) -> np.ndarray: ...
+    def transform(self, data: AccountData, X: np.ndarray | None = None,
+                  rows: np.ndarray | None = None) -> np.ndarray: ...
 
     def describe(self) -> dict[str, Any]: ...
 

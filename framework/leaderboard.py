@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import textwrap
 import warnings
 from collections.abc import Iterable
@@ -56,6 +57,32 @@ def check_metric(metric: str, runs: pd.DataFrame) -> str:
     return metric
 
 
+def data_variant(config: dict[str, Any]) -> str | None:
+    """Every parameter of the job's dataset (and target dataset), defaults included: which
+    variant of the data ran (``harmonise=true`` ...), so a report can say it in its first lines
+    even where no override named it."""
+    parts = []
+    for node in ("dataset", "target_dataset"):
+        params = config.get(node) or {}
+        if params:
+            shown = " ".join(f"{k}={json.dumps(v, sort_keys=True)}" for k, v in
+                             sorted(params.items()) if k not in ("name", "path"))
+            parts.append(f"{params.get('name', node)}: {shown}" if shown else
+                         str(params.get("name", node)))
+    return "; ".join(parts) or None
+
+
+def graph_label(representation: dict[str, Any] | None) -> str | None:
+    """Which graph a representation learned on, with its size (``interaction 137575 nodes
+    153261 edges``, ``knn``), or None without a graph representation."""
+    if not representation or "graph" not in representation:
+        return None
+    if representation.get("nodes") and representation.get("edges") is not None:
+        return (f"{representation['graph']} {representation['nodes']} nodes "
+                f"{representation['edges']} edges")
+    return str(representation["graph"])
+
+
 def record_rows(record: dict[str, Any], source: Path | None = None) -> list[dict[str, Any]]:
     """The job's row, plus one row per reference classifier it scored on its split; none for
     a tuning trial (scored on training rows, not comparable with evaluations)."""
@@ -73,6 +100,7 @@ def record_rows(record: dict[str, Any], source: Path | None = None) -> list[dict
         "study": record.get("study") or config.get("study"),
         "git_commit": (record.get("code_version") or {}).get("git_commit"),
         "source": str(source) if source else None,
+        "data_variant": data_variant(config),
     }
     row = {**common, "method": cell.method, "variant": cell.variant, "kind": "method",
            "status": record.get("status"),
@@ -81,7 +109,8 @@ def record_rows(record: dict[str, Any], source: Path | None = None) -> list[dict
            "cpu_s": (record.get("timings") or {}).get("cpu_s"),
            "peak_memory_mb": record.get("peak_memory_mb"),
            "overrides": overrides_cell(job.get("overrides") or []),
-           "config_hash": record.get("config_hash"), "probe_feature": None}
+           "config_hash": record.get("config_hash"), "probe_feature": None,
+           "graph": graph_label((record.get("model") or {}).get("representation"))}
     for metric in METRICS:
         row[metric] = metrics.get(metric)
     for name, values in (metrics.get("slices") or {}).items():
@@ -93,7 +122,7 @@ def record_rows(record: dict[str, Any], source: Path | None = None) -> list[dict
                    "kind": "reference", "status": "ok", "error": None, "fit_s": None,
                    "cpu_s": None,
                    "peak_memory_mb": None, "overrides": None, "config_hash": None,
-                   "probe_feature": scores.get("feature")}
+                   "probe_feature": scores.get("feature"), "graph": None}
             ref.update({m: scores.get(m) for m in METRICS})
             for name, values in (scores.get("slices") or {}).items():
                 ref[f"{name}{SLICE_SUFFIX}"] = (values or {}).get("accuracy")

@@ -158,12 +158,37 @@ def _table_lines(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def variant_lines(runs: pd.DataFrame) -> list[str]:
+    """Which variant of the data ran, and which graph each graph method learned on: a kNN
+    fallback named in the first lines, never found by a reviewer in the records."""
+    lines = []
+    jobs = runs[runs["kind"] == "method"] if "kind" in runs else runs
+    if "data_variant" in jobs and jobs["data_variant"].notna().any():
+        variants = sorted(set(jobs["data_variant"].dropna()))
+        lines.append("- **Dataset variant** (every parameter, defaults included): " +
+                     " | ".join(f"`{v}`" for v in variants) + ".")
+    else:
+        lines.append("- **Dataset variant**: not recorded by these runs (records older than "
+                     "the variant column); read it from the configs.")
+    if "graph" in jobs and jobs["graph"].notna().any():
+        used = jobs.dropna(subset=["graph"]).groupby("graph")["method"].unique()
+        for graph, methods in used.items():
+            names = ", ".join(f"`{m}`" for m in sorted(methods))
+            if str(graph).startswith("knn"):
+                lines.append(f"- **Graph: kNN fallback** for {names}: the representation learned "
+                             f"on an attribute kNN graph, not on who transacted with whom.")
+            else:
+                lines.append(f"- **Graph** for {names}: {graph}.")
+    return lines
+
+
 def caveat_lines(spec: StudySpec, board: Leaderboard, metric: str) -> list[str]:
     """What a reader must know before any number: data, shortcuts, floors, paper differences."""
     runs = board.runs
     lines = ["## Caveats (read these first)", ""]
     datasets = sorted(set(zip(runs["dataset"], runs["origin"])))
     lines.append("- **Data**: " + "; ".join(f"`{d}` ({o})" for d, o in datasets) + ".")
+    lines += variant_lines(runs)
     if (runs["origin"] == "synthetic").any():
         lines.append("- **Rows marked synthetic were computed on simulated data, not a real "
                      "chain**: they test the pipeline, they reproduce nothing.")

@@ -236,7 +236,7 @@ def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJo
                 if representation is not None:
                     full = data.X.copy()
                     full[rows] = raw
-                    raw = representation.transform(data, X=full)[rows]
+                    raw = representation.transform(data, X=full, rows=rows)
                 return preprocess.transform(raw)
         pool = UnlabeledPool(X=X[task.unlabeled], augment=augment)
 

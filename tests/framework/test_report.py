@@ -92,3 +92,24 @@ def test_report_opens_with_caveats_and_writes_the_tests(tmp_path):
     Leaderboard.from_dirs([tmp_path / "runs"]).write(tmp_path / "board")
     again = write_report(study, [tmp_path / "board" / "runs.csv"], tmp_path / "again")
     assert "significantly below it: `dt`" in again.read_text()
+
+
+def test_caveats_name_the_data_variant_and_a_knn_fallback(tmp_path):
+    """The audit found TxGraph on a kNN fallback in every study, unsaid: the first lines say it."""
+    graphs = {"rf": {"name": "txgraph", "graph": "knn"},
+              "dt": {"name": "txgraph", "graph": "interaction", "nodes": 900, "edges": 1200}}
+    for model, representation in graphs.items():
+        for seed in range(2):
+            record = _record(model, seed, 0.5 + seed / 10, 0.5)
+            record["config"]["dataset"] = {"name": "d", "harmonise": True, "path": "/secret/x"}
+            record["model"] = {"name": model, "representation": representation}
+            write_result(tmp_path / "runs" / f"{model}{seed}", record)
+    study = tmp_path / "study.yaml"
+    study.write_text("title: T\nmetric: [f1]\nsetting_key: unseen_class\n"
+                     "settings: {phishing: Phishing}\nmethods: {rf: RF, dt: DT}\n")
+    report = write_report(study, [tmp_path / "runs"], tmp_path / "out").read_text()
+    caveats = report[:report.index("## ", report.index("## Caveats") + 3)]
+    assert "- **Dataset variant** (every parameter, defaults included): `d: harmonise=true`" in caveats
+    assert "/secret/x" not in report
+    assert "- **Graph: kNN fallback** for `rf`" in caveats
+    assert "- **Graph** for `dt`: interaction 900 nodes 1200 edges." in caveats
