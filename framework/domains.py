@@ -17,16 +17,13 @@ import pandas as pd
 
 from framework.data import AccountData, Provenance
 from framework.errors import ConfigError
+from framework.splits import binarise
 
 SOURCE, TARGET = 0, 1
 
 
 def _binary(data: AccountData) -> np.ndarray:
-    benign = [data.class_names.index(c) for c in data.benign_classes]
-    if not benign or len(benign) == len(data.class_names):
-        raise ConfigError(f"dataset '{data.name}' needs benign and malicious classes for a "
-                          f"cross-platform pair (benign: {data.benign_classes})")
-    return np.where(data.y < 0, -1, (~np.isin(data.y, benign)).astype(np.int64))
+    return binarise(data, "for a cross-platform pair")
 
 
 def _prefixed(frame: pd.DataFrame, prefix: str, columns: tuple[str, ...]) -> pd.DataFrame:

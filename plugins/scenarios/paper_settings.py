@@ -39,10 +39,9 @@ from sklearn.model_selection import train_test_split
 from framework.data import AccountData
 from framework.errors import ConfigError
 from framework.hookspecs import hookimpl
+from framework.splits import BINARY_CLASSES as BINARY
+from framework.splits import binarise
 from framework.task import Task
-from plugins.scenarios.standard import binarise
-
-BINARY = ["benign", "malicious"]
 
 
 def _stratified_split(rows: np.ndarray, labels: np.ndarray, test_size: float,

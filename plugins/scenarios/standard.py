@@ -17,16 +17,8 @@ from sklearn.model_selection import train_test_split
 from framework.data import AccountData
 from framework.errors import ConfigError
 from framework.hookspecs import hookimpl
+from framework.splits import BINARY_CLASSES, binarise
 from framework.task import Task
-
-
-def binarise(data: AccountData) -> np.ndarray:
-    """1 for rows of a malicious class, 0 for benign."""
-    benign = [data.class_names.index(c) for c in data.benign_classes]
-    if not benign or len(benign) == len(data.class_names):
-        raise ConfigError(f"dataset '{data.name}' needs both benign and malicious classes to "
-                          f"binarise (benign: {data.benign_classes})")
-    return np.where(data.y < 0, -1, ~np.isin(data.y, benign)).astype(np.int64)
 
 
 class StandardSplit:
@@ -40,7 +32,7 @@ class StandardSplit:
 
     def split(self, data: AccountData, seed: int) -> Task:
         if self.binary:
-            y, names, positive = binarise(data), ["benign", "malicious"], 1
+            y, names, positive = binarise(data), list(BINARY_CLASSES), 1
         else:
             y, names, positive = data.y, list(data.class_names), None
             malicious = [c for c in names if c not in data.benign_classes]
