@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/python -m pip install --quiet -e ".[test,launchers,tuning]"
+	$(BIN)/python -m pip install --quiet -e ".[test,launchers,tuning,graph]"
 	touch $(STAMP)
 
 install: $(STAMP)

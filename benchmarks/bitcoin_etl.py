@@ -31,9 +31,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from framework.memory import PeakMemorySampler
-from plugins.bitcoin_graph.consensus import parse_block
-from plugins.bitcoin_graph.graph import DuckDBEngine, build_graph
-from plugins.bitcoin_graph.tables import to_tables
+from libraries.bitcoin_wire.consensus import parse_block
+from libraries.graph_etl.graph import DuckDBEngine, build_graph
+from libraries.graph_etl.tables import to_tables
 
 BLOCK = ("bitcoin_blocks/block-0000000000000000001602407ac49862a7bca9d00f7f402db20b7be2f5de59d2"
          ".blk")

@@ -4,7 +4,8 @@
 
 Builds the EBA graph of a chain simulator economy (SYNTHETIC; ``--days`` x ``--wallets`` sets its
 size; the defaults give 10.5 million edges, 8.2 GB peak RSS, about 9 minutes) through the real
-ETL (Core JSON -> tables -> DuckDB), indexes it once (:class:`plugins.bitcoin_graph.sampling.GraphIndex`), and burns
+ETL (Core JSON -> tables -> DuckDB), indexes it once
+(:class:`libraries.graph_etl.sampling.GraphIndex`), and burns
 samples of each size, reporting sampled nodes and induced edges per second. The peer run is the
 same sampler on the graph of the first tenth of the blocks: if the cost grows with the sample
 and not with the graph, equal sample sizes take about equal time on both (the ratio column).
@@ -17,10 +18,10 @@ import argparse
 import time
 
 from framework.memory import PeakMemorySampler
-from plugins.bitcoin_graph.core_json import tables_from_json
-from plugins.bitcoin_graph.graph import build_graph
-from plugins.bitcoin_graph.sampling import GraphIndex, forest_fire, subgraph
-from plugins.datasets.chain_sim.simulator import ChainSimulator, SimulationConfig
+from libraries.graph_etl.graph import build_graph
+from libraries.graph_etl.sampling import GraphIndex, forest_fire, subgraph
+from libraries.graph_etl.tables import tables_from_json
+from libraries.simulation.chain import ChainSimulator, SimulationConfig
 
 
 def _graph(blocks: list[dict]) -> tuple[GraphIndex, float, int]:

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from framework.memory import PeakMemorySampler
-from plugins.relay.simulator import RelayConfig, RelaySimulator
+from libraries.simulation.relay import RelayConfig, RelaySimulator
 
 
 def measure(nodes: int, transactions: int, seed: int = 0) -> dict[str, float]:

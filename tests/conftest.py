@@ -1,4 +1,4 @@
-"""Session fixtures: the shared real data and the plugin manager."""
+"""Session fixtures: the shared real data, the plugin manager and one small relay world."""
 
 from pathlib import Path
 
@@ -19,3 +19,16 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def manager():
     return get_plugin_manager()
+
+
+SMALL_WORLD = dict(nodes=60, transactions=400, target_share=0.05, probes=3, days=4,
+                   individual_wallet=150)
+
+
+@pytest.fixture(scope="session")
+def small_world():
+    """(transactions, relay run) of one small simulated relay world, seed 0 (a few seconds to
+    build; shared by the relay simulator's and the relay plugin's tests)."""
+    from plugins.relay.dataset import RelaySimDataset
+
+    return RelaySimDataset(**SMALL_WORLD, seed=0).simulate()

@@ -1,17 +1,20 @@
-"""The temporal heterogeneous Bitcoin graph (work in progress; see issue 6).
+"""The temporal heterogeneous Bitcoin graph (work in progress; see issue 6): the plugin part.
 
-Done so far: consensus parsing of blocks (segwit included) with txid / merkle verification,
-readers for ``blk*.dat`` (XOR key), framed and raw blocks, btcd UTXO entries, Core JSON
-(verbosity 3, files or JSON-RPC, :mod:`.core_json`), output-script addresses, columnar block
-tables, and the EBA v1 graph (nodes and edges) built by SQL stages with input resolution by join
-(:mod:`.graph`) on DuckDB or Spark (:mod:`.spark_engine`). ``chainsleuth graph verify FILE...``
-parses blocks and checks their merkle roots; ``graph build`` appends blocks to an incremental
-store (:mod:`.store`), ``graph stats`` prints counts and degree distributions, ``graph
-export-tsv`` writes neo4j-admin import files (:mod:`.export`), ``graph export-db`` bulk-loads
-ladybug (:mod:`.graph_database`), ``graph sample`` writes a Forest Fire sample as TSV
-(:mod:`.sampling`, which also exports PyG ``HeteroData``). Dataset ``bitcoin_graph``
-(:mod:`.dataset`): labelled addresses described from the graph. Forest Fire runs in memory and
-in the database. Not yet: the ETL is below the 3x benchmark target (see benchmarks/).
+The work is done by two libraries below the plugins: :mod:`libraries.bitcoin_wire` (consensus
+parsing of blocks, segwit included, with txid / merkle verification; ``blk*.dat`` framing and
+XOR; btcd UTXO entries; Core JSON; output-script addresses) and :mod:`libraries.graph_etl`
+(columnar block tables; the EBA v1 graph built by SQL stages on DuckDB or Spark; the incremental
+store; TSV and ladybug exports; Forest Fire sampling). This plugin reads the files
+(:mod:`.readers`, :mod:`.core_json`, also over JSON-RPC), registers the command and the dataset,
+and turns the libraries' errors into the framework's (:mod:`.library`).
+
+``chainsleuth graph verify FILE...`` parses blocks and checks their merkle roots; ``graph
+build`` appends blocks to an incremental store, ``graph stats`` prints counts and degree
+distributions, ``graph export-tsv`` writes neo4j-admin import files, ``graph export-db``
+bulk-loads ladybug, ``graph sample`` writes a Forest Fire sample as TSV. Dataset
+``bitcoin_graph`` (:mod:`.dataset`): labelled addresses described from the graph. Everything but
+``verify`` needs the ``graph`` extra (duckdb; ladybug for ``export-db``). Not yet: the ETL is
+below the 3x benchmark target (see benchmarks/).
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from typing import Any
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
 from framework.interfaces import Command
-from plugins.bitcoin_graph.consensus import coinbase_height
+from libraries.bitcoin_wire import coinbase_height
+from plugins.bitcoin_graph.library import framework_errors, require_graph_extra
 from plugins.bitcoin_graph.readers import read_blocks
 
 
@@ -72,15 +76,22 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     if args.graph_action == "verify":
         return _verify(args)
-    from plugins.bitcoin_graph.export import degree_distributions, degree_plot, export_tsv
-    from plugins.bitcoin_graph.store import GraphStore
+    require_graph_extra(f"graph {args.graph_action}", ("duckdb", "ladybug")
+                        if args.graph_action == "export-db" else ("duckdb",))
+    with framework_errors():
+        return _run_etl(args)
+
+
+def _run_etl(args: argparse.Namespace) -> int:
+    from libraries.graph_etl.export import degree_distributions, degree_plot, export_tsv
+    from libraries.graph_etl.store import GraphStore
 
     store = GraphStore(args.store)
     if args.graph_action == "build":
         tables, prevouts = _build_input(args)
         engine = None
         if args.engine == "spark":
-            from plugins.bitcoin_graph.spark_engine import SparkEngine
+            from libraries.graph_etl.spark_engine import SparkEngine
 
             engine = SparkEngine(args.spark_master)
         try:
@@ -104,13 +115,13 @@ def _run(args: argparse.Namespace) -> int:
             print(f"wrote {args.plot}")
         return 0
     if args.graph_action == "export-db":
-        from plugins.bitcoin_graph.graph_database import LadybugGraphDatabase
+        from libraries.graph_etl.graph_database import LadybugGraphDatabase
 
         counts = LadybugGraphDatabase.create(graph, args.database).counts()
         print(f"{args.database}: {counts}")
         return 0
     if args.graph_action == "sample":
-        from plugins.bitcoin_graph.sampling import GraphIndex, forest_fire, subgraph
+        from libraries.graph_etl.sampling import GraphIndex, forest_fire, subgraph
 
         index = GraphIndex(graph)
         nodes = forest_fire(index, args.size, args.forward, args.backward_ratio, args.seed)
@@ -121,8 +132,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _build_input(args: argparse.Namespace) -> tuple[Any, Any]:
     """Block tables (and Core JSON prevouts) from files or RPC, checked like raw blocks."""
-    from plugins.bitcoin_graph.core_json import CoreRpcClient, read_json_blocks, tables_from_json
-    from plugins.bitcoin_graph.tables import to_tables
+    from libraries.graph_etl.tables import tables_from_json, to_tables
+    from plugins.bitcoin_graph.core_json import CoreRpcClient, read_json_blocks
 
     if args.rpc:
         if not args.heights or ":" not in args.heights:

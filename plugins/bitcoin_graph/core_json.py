@@ -1,12 +1,12 @@
 """Blocks from Bitcoin Core's JSON: ``getblock <hash> 3`` (or REST ``/rest/block/<hash>.json``),
 from files or from a live node over JSON-RPC.
 
-Each JSON block is turned back into its consensus serialisation (header fields + every
-transaction's ``hex``) and parsed by the same code as ``blk*.dat`` files, so txids, the merkle
-root and the block hash are checked exactly as for raw blocks; a block whose JSON ``hash`` does
-not match its recomputed header is rejected. Verbosity 3 adds ``prevout`` (value and
-``scriptPubKey``) to every input; those become a UTXO table, so the inputs of a block range
-resolve without the chain's history.
+This module reads the JSON (files through the framework's safe reader, or RPC); the blocks are
+checked by the one consensus parser (:mod:`libraries.bitcoin_wire.core_json` re-serialises each
+block, so txids, the merkle root and the block hash are checked exactly as for raw blocks) and
+become tables in :func:`libraries.graph_etl.tables.tables_from_json`. Verbosity 3 adds
+``prevout`` (value and ``scriptPubKey``) to every input; those become a UTXO table, so the
+inputs of a block range resolve without the chain's history.
 
 The RPC client reads the password from an environment variable or a cookie file, never from the
 command line or a config, and never prints it.
@@ -19,89 +19,13 @@ import json
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from framework.errors import DataError
 from framework.safe_files import read_text
-from plugins.bitcoin_graph.addresses import script_ids_of
-from plugins.bitcoin_graph.consensus import Block, parse_block
-from plugins.bitcoin_graph.tables import SCHEMAS, BlockTables, to_tables
-
-
-def _varint(n: int) -> bytes:
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    if n <= 0xFFFFFFFF:
-        return b"\xfe" + n.to_bytes(4, "little")
-    return b"\xff" + n.to_bytes(8, "little")
-
-
-def block_from_json(block: dict[str, Any], source: str = "JSON block") -> Block:
-    """Re-serialise a Core JSON block and parse it with the consensus parser."""
-    try:
-        header = (int(block["version"]).to_bytes(4, "little", signed=True)
-                  + bytes.fromhex(block.get("previousblockhash", "00" * 32))[::-1]
-                  + bytes.fromhex(block["merkleroot"])[::-1]
-                  + int(block["time"]).to_bytes(4, "little")
-                  + bytes.fromhex(block["bits"])[::-1]
-                  + int(block["nonce"]).to_bytes(4, "little"))
-        txs = [bytes.fromhex(tx["hex"]) for tx in block["tx"]]
-    except KeyError as exc:
-        raise DataError(f"{source}: field {exc} missing; expected getblock verbosity 2 or 3 JSON "
-                        f"(every tx with its 'hex')") from None
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{source}: malformed header or tx hex ({exc})") from None
-    parsed = parse_block(header + _varint(len(txs)) + b"".join(txs), source=source)
-    if parsed.hash != block.get("hash", parsed.hash):
-        raise DataError(f"{source}: JSON says hash {block['hash']} but its header hashes to "
-                        f"{parsed.hash}")
-    return parsed
-
-
-def prevout_utxos(blocks: Iterable[dict[str, Any]], source: str = "JSON blocks") -> pa.Table:
-    """The outputs that verbosity-3 inputs spend (``prevout``), as a UTXO table."""
-    columns: dict[str, list] = {"txid": [], "vout": [], "script": [], "value": []}
-    for block in blocks:
-        for tx in block["tx"]:
-            for txin in tx.get("vin", []):
-                prevout = txin.get("prevout")
-                if "coinbase" in txin or prevout is None:
-                    continue
-                try:
-                    script = bytes.fromhex(prevout["scriptPubKey"]["hex"])
-                    value = int(Decimal(str(prevout["value"])) * 100_000_000)
-                    columns["txid"].append(str(txin["txid"]))
-                    columns["vout"].append(int(txin["vout"]))
-                except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
-                    raise DataError(f"{source}: transaction {tx.get('txid', '?')}: malformed "
-                                    f"input prevout ({type(exc).__name__}: {exc}); expected "
-                                    f"txid, vout and prevout.scriptPubKey.hex/value as in "
-                                    f"getblock verbosity 3") from None
-                columns["script"].append(script)
-                columns["value"].append(value)
-    columns["script_id"] = script_ids_of(columns.pop("script"))[0]
-    return pa.table(columns, schema=SCHEMAS["utxos"])
-
-
-def tables_from_json(blocks: list[dict[str, Any]], source: str) -> tuple[BlockTables, pa.Table]:
-    """Block tables (heights from the JSON) and the UTXO table of their inputs' prevouts."""
-    if not blocks:
-        raise DataError(f"{source}: no blocks")
-    parsed = [block_from_json(b, f"{source} (block {b.get('height', i)})")
-              for i, b in enumerate(blocks)]
-    try:
-        first_height = int(blocks[0]["height"])
-    except (KeyError, TypeError, ValueError):
-        raise DataError(f"{source}: the first block has no integer 'height'; expected getblock "
-                        f"JSON, which carries each block's height") from None
-    return to_tables(parsed, first_height=first_height), prevout_utxos(blocks, source)
 
 
 def read_json_blocks(path: Path) -> list[dict[str, Any]]:

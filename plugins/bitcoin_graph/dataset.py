@@ -3,7 +3,7 @@
 Source blocks: the chain simulator's Core JSON blocks (the embedded default, labelled by its
 ground truth), or ``blocks`` files (``blk*.dat``, framed, raw, or Core JSON) labelled by a
 ``labels`` CSV (``address,label``; ``benign`` names the benign labels). The blocks go through
-the same ETL as ``chainsleuth graph build`` (:mod:`.graph`); inputs that spend outputs older
+the same ETL as ``chainsleuth graph build`` (:mod:`libraries.graph_etl`); inputs that spend outputs older
 than the loaded range need verbosity-3 JSON (prevouts) or ``utxos`` (a btcd UTXO file).
 
 Rows: every labelled address that appears in the graph, plus (as unlabelled rows, y = -1) the
@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,11 +33,14 @@ from framework.data import AccountData, Provenance
 from framework.errors import DataError
 from framework.interfaces import DataContext
 from framework.safe_files import read_text, regular_file
-from plugins.bitcoin_graph.core_json import read_json_blocks, tables_from_json
-from plugins.bitcoin_graph.graph import BitcoinGraph, build_graph
-from plugins.bitcoin_graph.readers import read_blocks, read_btcd_utxos, utxo_table
-from plugins.bitcoin_graph.sampling import GraphIndex, rooted_sample
-from plugins.bitcoin_graph.tables import to_tables
+from libraries.graph_etl.tables import tables_from_json, to_tables, utxo_table
+from libraries.simulation import BENIGN, SimulationConfig, simulate
+from plugins.bitcoin_graph.core_json import read_json_blocks
+from plugins.bitcoin_graph.library import framework_errors, require_graph_extra
+from plugins.bitcoin_graph.readers import read_blocks, read_btcd_utxos
+
+if TYPE_CHECKING:
+    from libraries.graph_etl.graph import BitcoinGraph
 
 SATOSHI = 100_000_000
 
@@ -106,8 +110,7 @@ class BitcoinGraphDataset:
         self.days, self.individual_wallet, self.world_seed = days, individual_wallet, world_seed
 
     def _simulated(self) -> tuple[BitcoinGraph, dict[str, str], list[str], str]:
-        from plugins.datasets.chain_sim import simulate
-        from plugins.datasets.chain_sim.simulator import BENIGN, SimulationConfig
+        from libraries.graph_etl.graph import build_graph
 
         config = SimulationConfig(days=self.days, individual_wallet=self.individual_wallet,
                                   seed=self.world_seed)
@@ -118,6 +121,8 @@ class BitcoinGraphDataset:
 
     def _from_files(self, context: DataContext) -> tuple[BitcoinGraph, dict[str, str], list[str],
                                                           str]:
+        from libraries.graph_etl.graph import build_graph
+
         paths = [regular_file(self._locate(context, p), "block file (dataset.blocks)")
                  for p in self.blocks]
         if all(p.suffix in (".json", ".jsonl") for p in paths):
@@ -141,6 +146,13 @@ class BitcoinGraphDataset:
         return context.locate("bitcoin_graph", path, None)
 
     def load(self, context: DataContext) -> AccountData:
+        require_graph_extra("dataset 'bitcoin_graph'")
+        with framework_errors():
+            return self._load(context)
+
+    def _load(self, context: DataContext) -> AccountData:
+        from libraries.graph_etl.sampling import GraphIndex, rooted_sample
+
         graph, labels, benign, origin = (self._from_files(context) if self.blocks
                                          else self._simulated())
         index = GraphIndex(graph)

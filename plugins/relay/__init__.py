@@ -10,8 +10,9 @@ Registers, through the same hooks a third-party package would use:
   for the cross-layer analysis), :mod:`.ntssl`;
 * command ``chainsleuth relay-sim`` (write a simulated event log and its ground truth).
 
-Everything reads one event-log table (:mod:`.events`), whether the traffic was simulated
-(:mod:`.simulator`) or captured (:mod:`.pcap_reader`).
+Everything reads one event-log table (:mod:`libraries.simulation.relay_events`), whether the
+traffic was simulated (:mod:`libraries.simulation.relay`) or captured (:mod:`.pcap_reader`, whose
+Bitcoin message parsing is :mod:`libraries.bitcoin_wire.p2p`).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from framework.errors import DataError
 from framework.interfaces import DataContext
 from framework.safe_files import read_text
 from plugins.relay.dataset import CLASS_NAMES
-from plugins.relay.events import TRANSACTION_INV_TYPES, txid_aliases
+from libraries.simulation.relay_events import TRANSACTION_INV_TYPES, txid_aliases
 from plugins.relay.features import FEATURE_NAMES, traffic_features
 from plugins.relay.pcap_reader import scan_capture
 

@@ -13,7 +13,8 @@ it, else 0 ``relayed``. ``X`` holds the traffic features (:mod:`.features`) of a
 target's links (probe links excluded); the ``interception`` scenario recomputes them for what
 an observer actually sees. ``extras``:
 
-* ``relay_events``: the event log of the target's links (:mod:`.events`).
+* ``relay_events``: the event log of the target's links
+  (:mod:`libraries.simulation.relay_events`).
 * ``relay_links``: ``{"probes": [...], "outbound": [...]}``, the target's probe and outbound peers.
 * ``transactions``: one row per dataset row: ``txid``, ``first_seen`` (when the target learned it,
   relay clock), ``inputs`` and ``outputs`` (address lists), for transaction-layer analysis.
@@ -29,13 +30,12 @@ import numpy as np
 import pandas as pd
 
 from framework.data import AccountData, Provenance
-from framework.errors import ConfigError
+from framework.errors import ConfigError, reraised_as
 from framework.interfaces import DataContext
-from plugins.datasets.chain_sim import simulate
-from plugins.datasets.chain_sim.simulator import SimulationConfig
+from libraries.simulation import SimulationConfig, SimulationConfigError, simulate
+from libraries.simulation.relay import RelayConfig, RelayRun, RelaySimulator
 from plugins.relay.features import FEATURE_NAMES, traffic_features
 from plugins.relay.observers import passive_view
-from plugins.relay.simulator import RelayConfig, RelayRun, RelaySimulator
 
 CLASS_NAMES = ["relayed", "originated"]
 
@@ -76,9 +76,10 @@ class RelaySimDataset:
         if transactions < 10 or not 0 < target_share < 1 or tx_rate <= 0:
             raise ConfigError("dataset 'relay_sim': need transactions >= 10, 0 < target_share < 1 "
                               f"and tx_rate > 0 (got {transactions}, {target_share}, {tx_rate})")
-        self.relay = RelayConfig(nodes=nodes, probes=probes, dandelion=dandelion,
-                                 txid_relay_share=txid_relay_share, latency_mean=latency_mean,
-                                 seed=seed)
+        with reraised_as(ConfigError, SimulationConfigError):
+            self.relay = RelayConfig(nodes=nodes, probes=probes, dandelion=dandelion,
+                                     txid_relay_share=txid_relay_share,
+                                     latency_mean=latency_mean, seed=seed)
         self.chain = SimulationConfig(days=days, individual_wallet=individual_wallet, seed=seed)
         self.transactions, self.tx_rate, self.target_share = transactions, tx_rate, target_share
         self.seed = seed
@@ -97,8 +98,9 @@ class RelaySimDataset:
                                   self.target_share, rng)
         txs["origin"] = txs["entity"].map(placement).astype(np.int64)
         txs["created"] = np.cumsum(rng.exponential(1 / self.tx_rate, len(txs)))
-        run = RelaySimulator(self.relay).run(txs["origin"].to_numpy(), txs["created"].to_numpy(),
-                                             txs["txid"].tolist())
+        with reraised_as(ConfigError, SimulationConfigError):
+            run = RelaySimulator(self.relay).run(txs["origin"].to_numpy(),
+                                                 txs["created"].to_numpy(), txs["txid"].tolist())
         return txs, run
 
     def load(self, context: DataContext) -> AccountData:

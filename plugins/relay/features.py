@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from plugins.relay.events import txid_aliases
+from libraries.simulation.relay_events import txid_aliases
 
 FEATURE_NAMES = ["send_inv_n", "recv_getdata_n", "getdata_inv_ratio"]
 

@@ -1,9 +1,10 @@
 """``interception``: what an observer of a target node's links can learn.
 
-Protocol. The dataset's ``extras["relay_events"]`` (the target's traffic, :mod:`.events`) is cut
-to an observer's view: ``mode=passive`` intercepts a seeded share ``share`` of the target's links
-(probe links excluded; each seed is a different vantage point), ``mode=active`` keeps the links of
-``probes`` probe nodes (all when null). The traffic features (:mod:`.features`) are recomputed
+Protocol. The dataset's ``extras["relay_events"]`` (the target's traffic,
+:mod:`libraries.simulation.relay_events`) is cut to an observer's view: ``mode=passive``
+intercepts a seeded share ``share`` of the target's links (probe links excluded; each seed is a
+different vantage point), ``mode=active`` keeps the links of ``probes`` probe nodes (all when
+null). The traffic features (:mod:`.features`) are recomputed
 from that view and replace the dataset's features for this task. Transactions the view never
 saw cannot be classified and are left out of every split (their number, and how many of them
 the target created, are recorded in the task notes); the remaining rows are split

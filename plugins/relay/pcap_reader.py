@@ -1,26 +1,28 @@
 """Read pcap/pcapng captures of Bitcoin P2P traffic into the relay event log.
 
 A real capture becomes the same table the relay simulator writes (see
-:mod:`plugins.relay.events`), so observers and traffic features developed on simulated traffic run
-unchanged on captured traffic.
+:mod:`libraries.simulation.relay_events`), so observers and traffic features developed on
+simulated traffic run unchanged on captured traffic.
 
-The reader is self-contained (``struct`` and ``hashlib`` only): it parses the pcap and pcapng
-containers itself, because it must report truncated files and honour per-interface link types
-and timestamp resolutions in pcapng, which a generic packet library hides.
+The reader parses the pcap and pcapng containers itself, because it must report truncated files
+and honour per-interface link types and timestamp resolutions in pcapng, which a generic packet
+library hides. Bitcoin's own formats (message framing, inventory entries, transactions) are
+read by :mod:`libraries.bitcoin_wire`, the one parser the block ETL uses too.
 
 Pipeline, per TCP connection and direction:
 
 1. ``TcpStreamReassembler`` orders payload bytes by sequence number and delivers each byte once:
    retransmissions and overlaps are dropped. A hole that no later segment fills is skipped at the
    end of the capture; the loss is counted and the framer resynchronises.
-2. ``BitcoinMessageFramer`` cuts the byte stream into v1 P2P messages (magic, command, length,
-   checksum). Bytes are skipped until a known network magic (so a capture that starts mid-message
+2. ``BitcoinMessageFramer`` (:mod:`libraries.bitcoin_wire.p2p`) cuts the byte stream into v1
+   P2P messages (magic, command, length, checksum). Bytes are skipped until a known network magic (so a capture that starts mid-message
    or follows a gap finds the next message); a message whose checksum is wrong is counted and
    never emitted. BIP324 (v2, encrypted) connections carry no magic, so they yield no messages;
    they show up as ``connections_without_messages`` in :class:`CaptureStats`.
 3. ``inv``/``getdata``/``notfound`` give one row per inventory entry and ``tx`` one row carrying
-   its txid; every other message (and an inventory message with no or malformed entries, or a
-   ``tx`` that does not parse) gives one row with an empty ``txid``, so message counts stay exact.
+   its txid (segwit by Bitcoin Core's rule: marker 0x00 then flag 0x01; any other flag is
+   malformed); every other message (and an inventory message with no or malformed entries, or
+   a ``tx`` that does not parse) gives one row with an empty ``txid``, so message counts stay exact.
 
 Which end is ``node`` (the local, observed side):
 
@@ -35,7 +37,6 @@ is the capture timestamp (Unix seconds) of the packet whose bytes completed the 
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import ipaddress
 import logging
@@ -49,24 +50,16 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from framework.errors import DataError
+from framework.errors import DataError, reraised_as
 from framework.safe_files import open_regular
-from plugins.relay.events import EVENT_COLUMNS, validate_events
+from libraries.bitcoin_wire import MalformedData
+from libraries.bitcoin_wire.p2p import (INVENTORY_COMMANDS, BitcoinMessageFramer, FramedMessage,
+                                        inventory, tx_message_ids)
+from libraries.simulation.relay_events import EVENT_COLUMNS, MalformedEvents, validate_events
 
 log = logging.getLogger(__name__)
 
 BITCOIN_PORTS = (8333, 18333, 18444, 38333)
-NETWORK_MAGICS: dict[bytes, str] = {
-    bytes.fromhex("f9beb4d9"): "mainnet", bytes.fromhex("0b110907"): "testnet3",
-    bytes.fromhex("1c163f28"): "testnet4", bytes.fromhex("0a03cf40"): "signet",
-    bytes.fromhex("fabfb5da"): "regtest",
-}
-MESSAGE_HEADER_SIZE = 24
-# Bitcoin Core's MAX_SIZE: a header announcing more cannot be a real message, so we are out of sync.
-MAX_PAYLOAD_SIZE = 0x02000000
-INVENTORY_COMMANDS = frozenset({"inv", "getdata", "notfound"})
-INVENTORY_ENTRY_SIZE = 36
-
 LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2 = 1, 101, 113, 276
 SUPPORTED_LINK_TYPES = {LINKTYPE_ETHERNET: "Ethernet", LINKTYPE_RAW: "raw IP",
                         LINKTYPE_LINUX_SLL: "LINUX_SLL", LINKTYPE_LINUX_SLL2: "LINUX_SLL2"}
@@ -93,11 +86,6 @@ MAX_BLOCK_SIZE = 16 * 1024 * 1024
 # lengths; the obsolete packet block has a u16 interface id and a u16 drop count instead.
 PACKET_BLOCK_FIELDS = 20
 INTERFACE_BLOCK_FIELDS = 8  # link type, reserved, snap length
-
-
-def sha256d(data: bytes) -> bytes:
-    """Bitcoin's double SHA-256, used for message checksums and transaction ids."""
-    return hashlib.sha256(hashlib.sha256(data).digest()).digest()
 
 
 # --------------------------------------------------------------------------- capture containers
@@ -434,158 +422,17 @@ class TcpStreamReassembler:
         return chunks
 
 
-# --------------------------------------------------------------------------- Bitcoin framing
-
-@dataclass(frozen=True)
-class FramedMessage:
-    """One checksum-verified P2P message."""
-
-    time: float
-    command: str
-    payload: bytes
-
-
-def _command_name(raw: bytes) -> str | None:
-    """The command of a 12-byte header field, or None if it is not NUL-padded printable ASCII."""
-    name, _, padding = raw.partition(b"\0")
-    if not name or padding.strip(b"\0") or any(not 0x20 <= byte <= 0x7E for byte in name):
-        return None
-    return name.decode("ascii")
-
-
-class BitcoinMessageFramer:
-    """Cuts one direction's byte stream into v1 P2P messages, resynchronising on network magic."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-        self.unframed_bytes = 0  # skipped while searching for a message, or cut off by a gap
-        self.bad_checksums = 0
-
-    def feed(self, chunk: StreamChunk) -> list[FramedMessage]:
-        """Append a chunk; return the messages it completes, stamped with the chunk's time."""
-        if chunk.follows_gap:
-            self.unframed_bytes += len(self._buffer)
-            self._buffer.clear()
-        self._buffer += chunk.data
-        messages = []
-        position = 0
-        buffer = self._buffer
-        while True:
-            start = self._next_magic(position)
-            if start < 0:
-                keep_from = max(position, len(buffer) - 3)  # a magic may straddle the next chunk
-                self.unframed_bytes += keep_from - position
-                position = keep_from
-                break
-            self.unframed_bytes += start - position
-            position = start
-            if len(buffer) - position < MESSAGE_HEADER_SIZE:
-                break
-            command = _command_name(bytes(buffer[position + 4:position + 16]))
-            length, checksum = struct.unpack_from("<I4s", buffer, position + 16)
-            if command is None or length > MAX_PAYLOAD_SIZE:
-                self.unframed_bytes += 1
-                position += 1
-                continue
-            end = position + MESSAGE_HEADER_SIZE + length
-            if len(buffer) < end:
-                break
-            payload = bytes(buffer[position + MESSAGE_HEADER_SIZE:end])
-            if sha256d(payload)[:4] != checksum:
-                self.bad_checksums += 1
-                self.unframed_bytes += 4
-                position += 4
-                continue
-            messages.append(FramedMessage(chunk.time, command, payload))
-            position = end
-        del buffer[:position]
-        return messages
-
-    def finish(self) -> None:
-        """Count the incomplete message (if any) left when the capture ends."""
-        self.unframed_bytes += len(self._buffer)
-        self._buffer.clear()
-
-    def _next_magic(self, position: int) -> int:
-        if bytes(self._buffer[position:position + 4]) in NETWORK_MAGICS:
-            return position  # in sync: avoid rescanning a large message that is still arriving
-        found = [index for magic in NETWORK_MAGICS
-                 if (index := self._buffer.find(magic, position)) >= 0]
-        return min(found, default=-1)
-
-
 # --------------------------------------------------------------------------- payloads
-
-class _ByteCursor:
-    """Bounds-checked little-endian reads; running past the end raises ValueError."""
-
-    def __init__(self, data: bytes, position: int = 0) -> None:
-        self.data, self.position = data, position
-
-    def take(self, size: int) -> bytes:
-        if self.position + size > len(self.data):
-            raise ValueError(f"needs {size} bytes at offset {self.position}, only "
-                             f"{len(self.data) - self.position} left")
-        self.position += size
-        return self.data[self.position - size:self.position]
-
-    def compact_size(self) -> int:
-        first = self.take(1)[0]
-        width = {0xFD: 2, 0xFE: 4, 0xFF: 8}.get(first)
-        return first if width is None else int.from_bytes(self.take(width), "little")
-
-    def skip_script(self) -> None:
-        self.take(self.compact_size())
-
-
-def read_transaction(data: bytes, offset: int = 0) -> tuple[str, int]:
-    """Parse the transaction at ``offset``; return its txid and the offset just past it.
-
-    The txid hashes the serialisation without the segwit marker, flag and witnesses (BIP144), so
-    a segwit transaction's txid is computed from the stripped bytes. Raises ValueError when the
-    bytes are not a complete transaction.
-    """
-    cursor = _ByteCursor(data, offset)
-    cursor.take(4)
-    segwit = data[cursor.position:cursor.position + 2] == b"\x00\x01"
-    if segwit:
-        cursor.take(2)
-    body_start = cursor.position
-    input_count = cursor.compact_size()
-    for _ in range(input_count):
-        cursor.take(36)
-        cursor.skip_script()
-        cursor.take(4)
-    for _ in range(cursor.compact_size()):
-        cursor.take(8)
-        cursor.skip_script()
-    body_end = cursor.position
-    if segwit:
-        for _ in range(input_count):
-            for _ in range(cursor.compact_size()):
-                cursor.skip_script()
-    lock_time = cursor.take(4)
-    stripped = data[offset:offset + 4] + data[body_start:body_end] + lock_time
-    return sha256d(stripped)[::-1].hex(), cursor.position
-
 
 def message_rows(command: str, payload: bytes) -> list[tuple[int, str, str]] | None:
     """The (inv_type, txid, wtxid) rows of one message, or None when its payload is malformed."""
     try:
         if command in INVENTORY_COMMANDS:
-            cursor = _ByteCursor(payload)
-            count = cursor.compact_size()
-            if cursor.position + count * INVENTORY_ENTRY_SIZE != len(payload):
-                return None
-            entries = [struct.unpack_from("<I32s", payload,
-                                          cursor.position + index * INVENTORY_ENTRY_SIZE)
-                       for index in range(count)]
-            return [(inv_type, digest[::-1].hex(), "") for inv_type, digest in entries] or [
+            return [(inv_type, txid, "") for inv_type, txid in inventory(payload, command)] or [
                 (0, "", "")]
         if command == "tx":
-            txid, end = read_transaction(payload)
-            return [(0, txid, sha256d(payload)[::-1].hex())] if end == len(payload) else None
-    except ValueError:
+            return [(0, *tx_message_ids(payload))]
+    except MalformedData:
         return None
     return [(0, "", "")]
 
@@ -618,7 +465,7 @@ class _Direction:
 
     def deliver(self, chunks: list[StreamChunk]) -> None:
         for chunk in chunks:
-            self.messages.extend(self.framer.feed(chunk))
+            self.messages.extend(self.framer.feed(chunk.data, chunk.time, chunk.follows_gap))
 
 
 @dataclass
@@ -727,7 +574,8 @@ def scan_capture(path: Path,
     events = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
     events = events.sort_values(["time", "message_id"], kind="stable", ignore_index=True)
     events["message_id"] = pd.factorize(events["message_id"])[0]  # ids follow capture time
-    return validate_events(events, str(path)), stats
+    with reraised_as(DataError, MalformedEvents):
+        return validate_events(events, str(path)), stats
 
 
 def read_capture(path: Path, ports: tuple[int, ...] = BITCOIN_PORTS) -> pd.DataFrame:

@@ -13,16 +13,13 @@ import pyarrow.compute as pc
 import pytest
 
 from framework.errors import DataError
-from plugins.bitcoin_graph.consensus import block_subsidy
-from plugins.bitcoin_graph.core_json import (
-    CoreRpcClient,
-    block_from_json,
-    read_json_blocks,
-    tables_from_json,
-)
-from plugins.bitcoin_graph.graph import build_graph
-from plugins.datasets.chain_sim import simulate
-from plugins.datasets.chain_sim.simulator import SimulationConfig
+from libraries.bitcoin_wire import MalformedData, block_subsidy
+from libraries.bitcoin_wire.core_json import block_from_json
+from libraries.graph_etl.errors import GraphDataError
+from libraries.graph_etl.graph import build_graph
+from libraries.graph_etl.tables import tables_from_json
+from libraries.simulation import SimulationConfig, simulate
+from plugins.bitcoin_graph.core_json import CoreRpcClient, read_json_blocks
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +41,15 @@ def test_json_blocks_resolve_through_prevouts_and_mint_the_subsidy(sim_blocks):
 def test_tampered_json_is_rejected_naming_the_block(sim_blocks):
     block = copy.deepcopy(next(b for b in sim_blocks if len(b["tx"]) > 1))
     block["tx"][1]["hex"] = block["tx"][1]["hex"][:-2] + "01"  # a different locktime
-    with pytest.raises(DataError, match="merkle root"):
+    with pytest.raises(MalformedData, match="merkle root"):
         block_from_json(block, "tampered.json")
     wrong = copy.deepcopy(sim_blocks[3])
     wrong["hash"] = "00" * 32
-    with pytest.raises(DataError, match="hashes to"):
+    with pytest.raises(MalformedData, match="hashes to"):
         block_from_json(wrong, "wrong.json")
     missing = copy.deepcopy(sim_blocks[3])
     del missing["tx"][0]["hex"]
-    with pytest.raises(DataError, match="'hex'"):
+    with pytest.raises(MalformedData, match="'hex'"):
         block_from_json(missing, "verbosity1.json")
 
 
@@ -149,7 +146,7 @@ def test_malformed_core_json_lines_are_located(tmp_path, text, expected):
 
 def test_a_block_without_height_or_with_a_broken_prevout_is_a_data_error(sim_blocks):
     no_height = [{k: v for k, v in b.items() if k != "height"} for b in sim_blocks[1:2]]
-    with pytest.raises(DataError, match="no integer 'height'"):
+    with pytest.raises(GraphDataError, match="no integer 'height'"):
         tables_from_json(no_height, "blocks.json")
     spending = next(b for b in sim_blocks
                     if any("prevout" in i for tx in b["tx"] for i in tx.get("vin", [])))
@@ -157,5 +154,5 @@ def test_a_block_without_height_or_with_a_broken_prevout_is_a_data_error(sim_blo
     for tx in broken["tx"]:
         for txin in tx.get("vin", []):
             txin.get("prevout", {}).pop("scriptPubKey", None)
-    with pytest.raises(DataError, match="malformed input prevout"):
+    with pytest.raises(GraphDataError, match="malformed input prevout"):
         tables_from_json([broken], "blocks.json")

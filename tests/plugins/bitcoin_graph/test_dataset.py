@@ -35,9 +35,9 @@ def test_simulated_rows_are_labelled_addresses_plus_their_neighbourhood(simulate
 
 
 def test_real_fixture_blocks_run_end_to_end_with_a_labels_file(tmp_path):
-    from plugins.bitcoin_graph.graph import build_graph
+    from libraries.graph_etl.graph import build_graph
     from plugins.bitcoin_graph.readers import read_blocks
-    from plugins.bitcoin_graph.tables import to_tables
+    from libraries.graph_etl.tables import to_tables
 
     graph = build_graph(to_tables(read_blocks(DATA_DIR / "bitcoin_blocks" / "blocks1-256.bz2"),
                                   first_height=1))
@@ -63,3 +63,17 @@ def test_bad_labels_are_named(tmp_path):
         read_labels(bad)
     with pytest.raises(DataError, match="dataset.labels"):
         BitcoinGraphDataset(blocks=["x.blk"])
+
+
+def test_a_missing_graph_extra_is_named(monkeypatch):
+    """duckdb and ladybug come with the 'graph' extra; without them the plugin says so."""
+    import sys
+
+    from framework.errors import PluginError
+    from plugins.bitcoin_graph.library import require_graph_extra
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # import duckdb now raises ImportError
+    with pytest.raises(PluginError, match=r"needs duckdb.*pip install 'chainsleuth\[graph\]'"):
+        BitcoinGraphDataset().load(DataContext(data_dir=DATA_DIR, cache_dir=DATA_DIR, seed=0))
+    with pytest.raises(PluginError, match=r"graph build needs duckdb.*'graph' extra"):
+        require_graph_extra("graph build")

@@ -13,8 +13,8 @@ import pytest
 from helpers import DATA_DIR, fails_instead_of_hanging
 
 from framework.errors import DataError
+from libraries.bitcoin_wire import MalformedData, coinbase_height, parse_block
 from plugins.bitcoin_graph import _verify
-from plugins.bitcoin_graph.consensus import coinbase_height, parse_block
 from plugins.bitcoin_graph.dataset import read_labels
 from plugins.bitcoin_graph.readers import read_blocks, read_btcd_utxos
 
@@ -97,7 +97,7 @@ def test_a_block_whose_only_transaction_has_no_input(tmp_path):
 
 
 def test_a_block_of_zero_transactions_names_its_source():
-    with pytest.raises(DataError, match="empty.raw: block states 0 transactions"):
+    with pytest.raises(MalformedData, match="empty.raw: block states 0 transactions"):
         parse_block(bytes(80) + b"\x00" + bytes(10), source="empty.raw")
 
 

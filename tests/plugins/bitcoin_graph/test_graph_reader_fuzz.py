@@ -14,9 +14,11 @@ import pytest
 from helpers import DATA_DIR
 
 from framework.errors import DataError
-from plugins.bitcoin_graph.consensus import coinbase_height, parse_block
+from libraries.bitcoin_wire import MalformedData, coinbase_height, parse_block
+from libraries.bitcoin_wire.block_files import framed_blocks
+from libraries.graph_etl.tables import utxo_table
 from plugins.bitcoin_graph.dataset import read_labels
-from plugins.bitcoin_graph.readers import framed_blocks, read_blocks, read_btcd_utxos, utxo_table
+from plugins.bitcoin_graph.readers import read_blocks, read_btcd_utxos
 
 BLOCKS = DATA_DIR / "bitcoin_blocks"
 SEGWIT_2019 = "block-0000000000000000001602407ac49862a7bca9d00f7f402db20b7be2f5de59d2.blk"
@@ -93,9 +95,9 @@ def test_fuzz_raw_block_without_merkle_check(block_277647):
             coinbase_height(block)
             len(block.transactions)
             seen["ok"] += 1
-        except DataError as error:
+        except MalformedData as error:
             assert "mutant" in str(error)
-            seen["DataError"] += 1
+            seen["MalformedData"] += 1
     assert sum(seen.values()) == 300 and seen["ok"] > 20
 
 

@@ -10,9 +10,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
 from framework.interfaces import DataContext
+from libraries.bitcoin_wire import encoding
+from libraries.bitcoin_wire import serialize as bf
+from libraries.simulation.chain import CLASSES, SUBSIDY, SimulationConfig
 from plugins.datasets.chain_sim import ChainSimDataset, export, simulate
-from plugins.datasets.chain_sim import bitcoin_format as bf
-from plugins.datasets.chain_sim.simulator import CLASSES, SUBSIDY, SimulationConfig
 
 SMALL = SimulationConfig(days=6, individual_wallet=200, exchange=2, mining_pool=2, gambling=2,
                          darknet_market=2, tumbler=2, ponzi=3, blackmail=5, money_laundering=4,
@@ -36,7 +37,7 @@ def test_blocks_chain_and_merkle_roots_check(small_chain):
     for block in blocks:
         for tx in block["tx"]:
             assert tx["txid"] == bf.txid_of(bytes.fromhex(tx["hex"]))
-        assert block["merkleroot"] == bf.merkle_root([t["txid"] for t in block["tx"]])
+        assert block["merkleroot"] == bf.merkle_root_hex([t["txid"] for t in block["tx"]])
 
 
 def test_every_input_resolves_once_and_fees_close(small_chain):
@@ -73,13 +74,13 @@ def test_addresses_are_valid_base58check(small_chain):
         assert address.startswith("1") and label in CLASSES and entity >= 0
         number = 0
         for char in address:
-            number = number * 58 + bf._B58.index(char)
+            number = number * 58 + encoding._B58.index(char)
         raw = number.to_bytes(25, "big")
-        assert bf.dsha256(raw[:21])[:4] == raw[21:]
+        assert encoding.sha256d(raw[:21])[:4] == raw[21:]
 
 
 def test_same_seed_same_chain_other_seed_other_chain():
-    from plugins.datasets.chain_sim.simulator import ChainSimulator
+    from libraries.simulation.chain import ChainSimulator
 
     a = ChainSimulator(SMALL).run()
     other, _ = simulate(SimulationConfig(**{**SMALL.__dict__, "seed": 8}))

@@ -3,7 +3,7 @@
 import pandas as pd
 from helpers import run_cli
 
-from plugins.relay.events import EVENT_COLUMNS
+from libraries.simulation.relay_events import EVENT_COLUMNS
 
 
 def test_relay_sim_writes_the_event_log_and_ground_truth(tmp_path):

@@ -14,13 +14,9 @@ import pandas as pd
 import pytest
 
 from framework.errors import DataError
-from plugins.relay.events import EVENT_COLUMNS, MSG_TX, MSG_WTX
-from plugins.relay.pcap_reader import (
-    capture_summary,
-    read_capture,
-    read_transaction,
-    scan_capture,
-)
+from libraries.bitcoin_wire import parse_transaction
+from libraries.simulation.relay_events import EVENT_COLUMNS, MSG_TX, MSG_WTX
+from plugins.relay.pcap_reader import capture_summary, read_capture, scan_capture
 
 SEGWIT_BLOCK_HASH = "0000000000000000001602407ac49862a7bca9d00f7f402db20b7be2f5de59d2"
 MAINNET_MAGIC = bytes.fromhex("f9beb4d9")
@@ -263,7 +259,7 @@ def test_segwit_transaction_txid_matches_the_block_merkle_root(data_dir: Path,
     count, position = int.from_bytes(block[81:83], "little"), 83
     transactions = []
     for _ in range(count):
-        txid, end = read_transaction(block, position)
+        txid, _, end = parse_transaction(block, position)
         transactions.append((txid, block[position:end]))
         position = end
     assert position == len(block)
@@ -279,6 +275,14 @@ def test_segwit_transaction_txid_matches_the_block_merkle_root(data_dir: Path,
     events = read_capture(write_pcap(tmp_path / "tx.pcap", 1, packets))
     assert events[["message", "txid"]].values.tolist() == [["tx", txid]]
     assert events["wtxid"].tolist() == [sha256d(serialised)[::-1].hex()]
+
+    # Core's segwit rule, the block parser's too: marker 0x00 then flag 0x01; a tx message with
+    # flag 0x02 is malformed (Core: "Unknown transaction optional data"), counted, no txid.
+    flag_2 = serialised[:5] + b"\x02" + serialised[6:]
+    packets = conversation([(0, bitcoin_message("tx", flag_2))])
+    events, stats = scan_capture(write_pcap(tmp_path / "flag2.pcap", 1, packets))
+    assert events[["message", "txid"]].values.tolist() == [["tx", ""]]
+    assert stats.malformed_payloads == 1
 
 
 def test_non_capture_file_raises_data_error_naming_it(tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from framework.errors import ConfigError, DataError
-from plugins.relay.events import validate_events
+from framework.errors import ConfigError
+from libraries.simulation import MalformedEvents
+from libraries.simulation.relay_events import validate_events
 from plugins.relay.features import FEATURE_NAMES, traffic_features
 from plugins.relay.observers import active_view, first_spy_origins, passive_view
 
@@ -70,9 +71,9 @@ def test_first_spy_guesses_transactions_the_target_announced_first():
 
 
 def test_a_log_without_the_schema_is_named():
-    with pytest.raises(DataError, match="lacks columns"):
+    with pytest.raises(MalformedEvents, match="lacks columns"):
         validate_events(pd.DataFrame({"time": [0.0]}), "capture.csv")
     bad = LOG.copy()
     bad.loc[0, "direction"] = "sideways"
-    with pytest.raises(DataError, match="direction"):
+    with pytest.raises(MalformedEvents, match="direction"):
         validate_events(bad, "capture.csv")

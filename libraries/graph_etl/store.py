@@ -1,0 +1,275 @@
+"""A graph on disk that grows block by block: Parquet parts, a UTXO set, and the chain tip.
+
+``GraphStore.append(tables)`` adds the graph of blocks that extend the stored tip:
+
+* blocks at or below the tip whose hash matches the stored chain are skipped, so re-running
+  an import is a no-op;
+* a block whose parent is not the stored tip is a re-org (or a gap) and is **refused** with a
+  clear error naming both hashes; rolling back is left to a rebuild from the fork point (this
+  store does not keep undo data);
+* inputs resolve against the stored UTXO set (Parquet, joined in DuckDB), which is then
+  updated: spent outputs removed, new outputs added.
+
+Layout::
+
+    LOCK                          held (flock) by the one writer; readers never take it
+    CURRENT                       names the live generation, e.g. ``000000003-9f2c01ab``
+    generations/<name>/           state.json (tip, hashes, parts) and utxo.parquet
+    parts/<first>-<last>-<hex>/   <Type>.parquet, the graph of one append
+
+Nothing in a generation or a part changes once written. An append writes and fsyncs its part
+and a new generation, then publishes them with one atomic rename onto ``CURRENT``. A writer
+that dies at any point before that rename leaves ``CURRENT`` naming the previous generation,
+whose state and UTXO set agree, so the store reads as before and re-running the same append
+succeeds. What a dead writer left behind (parts and generations that ``CURRENT`` does not
+reach, temporary files) is invisible to readers and deleted by the next writer once it holds
+the lock; that writer also deletes the generation its predecessor superseded, so a reader
+that has just read ``CURRENT`` has a whole append's time to open its files. A second writer
+gets a :class:`DataError` instead of waiting, because two appends of the same blocks could
+never both be right.
+
+Stores written before generations existed (``state.json`` and ``utxo.parquet`` in the root,
+no ``CURRENT``) are read as they are and migrated by their first append, whose generation
+takes over their parts; the writer after that deletes the old root files.
+
+Nothing read from disk reaches SQL as text: part and generation names must match strict
+patterns (else a :class:`DataError` names the file and the value, before any query runs), so
+no name leaves ``parts/`` or ``generations/``, and DuckDB receives the Parquet paths as a
+list through its relation API.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from libraries.graph_etl.errors import GraphDataError
+from libraries.files import write_atomic
+from libraries.graph_etl.graph import EDGE_TYPES, NODE_TYPES, BitcoinGraph, build_graph
+from libraries.graph_etl.tables import SCHEMAS, BlockTables
+
+UTXO_COLUMNS = ("txid", "vout", "script_id", "value")
+PART_NAME = re.compile(r"[0-9]{9}-[0-9]{9}(-[0-9a-f]+)?")
+GENERATION_NAME = re.compile(r"[0-9]{9}-[0-9a-f]+")
+
+
+def _write_durably(path: Path, write: Any) -> None:
+    """Create ``path`` (never overwrite: generations and parts are immutable), fill it with
+    ``write(handle)`` and fsync it, so it is on disk before ``CURRENT`` can point at it."""
+    with open(path, "xb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    _write_durably(path, lambda handle: pq.write_table(table, handle))
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make the entries of ``path`` (new files, renames) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _new_dir(prefix: Path) -> Path:
+    """A fresh directory ``<prefix>-<random hex>``: a dead writer's leftovers never collide."""
+    path = prefix.with_name(f"{prefix.name}-{secrets.token_hex(4)}")
+    path.mkdir(parents=True)
+    return path
+
+
+class GraphStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.lock_path = self.root / "LOCK"
+        self.current_path = self.root / "CURRENT"
+
+    def _generation(self) -> Path | None:
+        """The live generation's directory; None for an empty store or one in the old layout."""
+        try:
+            name = self.current_path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        if not GENERATION_NAME.fullmatch(name):
+            raise GraphDataError(f"{self.current_path}: generation name {name!r} is not "
+                                 f"NNNNNNNNN-<hex>; refused")
+        return self.root / "generations" / name
+
+    @property
+    def state_path(self) -> Path:
+        """The live ``state.json``: in the generation ``CURRENT`` names, else in the root."""
+        return (self._generation() or self.root) / "state.json"
+
+    def state(self) -> dict[str, Any]:
+        """Tip, block hashes by height and part names, checked before anything uses them."""
+        path = self.state_path
+        if path.parent == self.root and not path.is_file():
+            return {"tip_height": None, "tip_hash": None, "hashes": {}, "parts": []}
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise GraphDataError(f"{path}: not a readable graph state ({exc})") from exc
+        if not (isinstance(state, dict) and isinstance(state.get("hashes"), dict)
+                and isinstance(state.get("parts"), list)
+                and isinstance(state.get("tip_height"), (int, type(None)))):
+            raise GraphDataError(f"{path}: expected an object with tip_height, tip_hash, hashes "
+                                 f"and a list of parts")
+        for part in state["parts"]:
+            if not (isinstance(part, str) and PART_NAME.fullmatch(part)):
+                raise GraphDataError(f"{path}: part name {part!r} is not "
+                                     f"NNNNNNNNN-NNNNNNNNN[-<hex>]; refused")
+        return state
+
+    def utxos(self) -> pa.Table | None:
+        path = self.state_path.with_name("utxo.parquet")
+        return pq.read_table(path) if path.is_file() else None
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Hold the store's writer lock, or fail at once if another process holds it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_path, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise GraphDataError(f"{self.root}: another writer holds this graph store "
+                                     f"({self.lock_path} is locked); let it finish, then retry") from exc
+            yield
+
+    def append(self, tables: BlockTables, prevouts: pa.Table | None = None,
+               **graph_options: Any) -> dict[str, int]:
+        """Add the blocks that extend the stored tip. ``prevouts``: outputs the blocks spend
+        that the store has not seen (Core JSON verbosity 3 carries them), used to resolve."""
+        with self._lock():
+            generation = self._generation()
+            state = self.state()
+            self._collect_garbage(generation, state)
+            blocks = tables.blocks.to_pylist()
+            known = state["hashes"]
+            new = [b for b in blocks if known.get(str(b["height"])) != b["hash"]]
+            for block in new:
+                if state["tip_height"] is not None and block["height"] <= state["tip_height"]:
+                    raise GraphDataError(
+                        f"block {block['hash']} at height {block['height']} conflicts with the "
+                        f"stored block {known.get(str(block['height']))} (a re-org): refused; "
+                        f"rebuild the graph from below height {block['height']}")
+            if not new:
+                return {"blocks_added": 0}
+            expected = state["tip_hash"]
+            for block in new:
+                if expected is not None and block["previous"] != expected:
+                    raise GraphDataError(f"block {block['hash']} (height {block['height']}) does not "
+                                         f"extend the stored tip {expected}: its parent is "
+                                         f"{block['previous']}; refused (re-org or missing blocks)")
+                expected = block["hash"]
+            heights = {b["height"] for b in new}
+            tables = _only_heights(tables, heights)
+            graph = build_graph(tables, self._prior(prevouts), **graph_options)
+            first, last = min(heights), max(heights)
+            part = _new_dir(self.root / "parts" / f"{first:09d}-{last:09d}")
+            for name, table in {**graph.nodes, **graph.edges}.items():
+                _write_parquet(table, part / f"{name}.parquet")
+            number = int(generation.name[:9]) + 1 if generation is not None else 1
+            target = _new_dir(self.root / "generations" / f"{number:09d}")
+            _write_parquet(self._next_utxos(tables), target / "utxo.parquet")
+            state["parts"].append(part.name)
+            state["hashes"].update({str(b["height"]): b["hash"] for b in new})
+            state["tip_height"], state["tip_hash"] = last, expected
+            _write_durably(target / "state.json", lambda h: h.write(json.dumps(state).encode()))
+            for directory in (part, part.parent, target, target.parent, self.root):
+                _fsync_dir(directory)
+            write_atomic(self.current_path, target.name + "\n")
+        return {"blocks_added": len(new), **graph.counts()}
+
+    def _collect_garbage(self, generation: Path | None, state: dict[str, Any]) -> None:
+        """Delete what no reader can reach any more: other generations, unlisted parts,
+        temporary files and, once migrated, the old root files. ``CURRENT`` is made durable
+        first, so a power loss cannot bring back a name whose files are gone."""
+        if generation is not None:
+            _fsync_dir(self.root)
+        live = {generation.name} if generation is not None else set()
+        for folder, keep in (("generations", live), ("parts", set(state["parts"]))):
+            if (self.root / folder).is_dir():
+                for path in (self.root / folder).iterdir():
+                    if path.name not in keep:
+                        shutil.rmtree(path, ignore_errors=True)
+        stale = [*self.root.glob(".*.tmp")]
+        if generation is not None:
+            stale += [self.root / "state.json", self.root / "utxo.parquet"]
+        for path in stale:
+            path.unlink(missing_ok=True)
+
+    def _prior(self, prevouts: pa.Table | None) -> pa.Table | None:
+        """The stored UTXO set, plus ``prevouts`` it lacks (one row per outpoint)."""
+        stored = self.utxos()
+        if prevouts is None:
+            return stored
+        if stored is None:
+            stored = prevouts.slice(0, 0)
+        con = duckdb.connect()
+        con.register("stored", stored.select(list(UTXO_COLUMNS)))
+        con.register("prevouts", prevouts.select(list(UTXO_COLUMNS)))
+        return con.sql("""
+            SELECT * FROM stored UNION ALL
+            SELECT p.* FROM prevouts p ANTI JOIN stored s ON s.txid = p.txid AND s.vout = p.vout
+            QUALIFY row_number() OVER (PARTITION BY txid, vout) = 1""").to_arrow_table()
+
+    def _next_utxos(self, tables: BlockTables) -> pa.Table:
+        con = duckdb.connect()
+        prior = self.utxos()
+        con.register("prior", prior if prior is not None else SCHEMAS["utxos"].empty_table())
+        con.register("outputs", tables.outputs)
+        con.register("inputs", tables.inputs)
+        return con.sql("""
+            SELECT u.* FROM (
+                SELECT txid, vout::BIGINT AS vout, script_id, value::BIGINT AS value FROM prior
+                UNION ALL
+                SELECT txid, vout::BIGINT, script_id, value::BIGINT FROM outputs) u
+            ANTI JOIN inputs i ON i.prev_txid = u.txid AND i.prev_vout = u.vout
+            ORDER BY txid, vout""").to_arrow_table()
+
+    def read(self) -> BitcoinGraph:
+        """The whole stored graph: parts concatenated, Script nodes merged (first height)."""
+        parts = [self.root / "parts" / p for p in self.state()["parts"]]
+        if not parts:
+            raise GraphDataError(f"{self.root}: no graph stored yet")
+        con = duckdb.connect()
+        for name in (*NODE_TYPES, *EDGE_TYPES):
+            con.read_parquet([str(p / f"{name}.parquet") for p in parts]).create_view(name)
+        nodes = {"Coinbase": con.sql("SELECT DISTINCT id FROM Coinbase").to_arrow_table(),
+                 "Script": con.sql("SELECT id, min(first_height) AS first_height FROM Script "
+                                   "GROUP BY id ORDER BY id").to_arrow_table(),
+                 "Tx": con.sql("SELECT * FROM Tx ORDER BY height, id").to_arrow_table(),
+                 "Block": con.sql("SELECT * FROM Block ORDER BY id").to_arrow_table()}
+        edges = {name: con.sql(f"SELECT * FROM {name} ORDER BY ALL").to_arrow_table()
+                 for name in EDGE_TYPES}
+        return BitcoinGraph(nodes=nodes, edges=edges)
+
+    def clear(self) -> None:
+        with self._lock():
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _only_heights(tables: BlockTables, heights: set[int]) -> BlockTables:
+    import pyarrow.compute as pc
+
+    keep = pa.array(sorted(heights))
+    pick = lambda t: t.filter(pc.is_in(t["height"], value_set=keep))  # noqa: E731
+    return BlockTables(pick(tables.blocks), pick(tables.transactions), pick(tables.inputs),
+                       pick(tables.outputs))

@@ -1,0 +1,171 @@
+"""Parsed blocks as columnar tables (pyarrow), the ETL's interchange format.
+
+One row per block, transaction, input and output (and per unspent output the blocks spend but did
+not create: btcd UTXO entries, Core JSON prevouts); scripts are reduced to their address (or
+stable script id, see :mod:`.addresses`) here, once, so later stages join on strings. ``tx``
+numbers the transactions of one batch of tables (0, 1, ...): joins inside the batch use it
+instead of the 64-character txid, which only identifies the output an input spends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from libraries.bitcoin_wire.addresses import script_ids, script_ids_of
+from libraries.bitcoin_wire.consensus import Block, coinbase_height
+from libraries.bitcoin_wire.core_json import block_from_json
+from libraries.graph_etl.errors import GraphDataError
+
+
+SCHEMAS = {
+    "blocks": pa.schema([("height", pa.int64()), ("hash", pa.string()), ("previous", pa.string()),
+                         ("time", pa.int64()), ("n_tx", pa.int64())]),
+    "transactions": pa.schema([("tx", pa.int64()), ("txid", pa.string()), ("height", pa.int64()),
+                               ("position", pa.int64()), ("coinbase", pa.bool_()),
+                               ("n_in", pa.int64()), ("n_out", pa.int64())]),
+    "inputs": pa.schema([("tx", pa.int64()), ("txid", pa.string()), ("height", pa.int64()),
+                         ("n", pa.int64()),
+                         ("prev_txid", pa.string()), ("prev_vout", pa.int64())]),
+    # Outputs a block range spends but did not create (btcd UTXO file, Core JSON prevouts).
+    "utxos": pa.schema([("txid", pa.string()), ("vout", pa.int64()), ("script_id", pa.string()),
+                        ("value", pa.int64())]),
+    "outputs": pa.schema([("tx", pa.int64()), ("txid", pa.string()), ("height", pa.int64()),
+                          ("vout", pa.int64()),
+                          ("script_id", pa.string()), ("script_type", pa.string()),
+                          ("value", pa.int64()), ("coinbase", pa.bool_())]),
+}
+
+
+@dataclass
+class BlockTables:
+    blocks: pa.Table
+    transactions: pa.Table
+    inputs: pa.Table
+    outputs: pa.Table
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
+
+
+def hex_strings(rows: np.ndarray, reverse: bool = False) -> pa.Array:
+    """Hex of each row of a (n, k) uint8 matrix as an Arrow string column; ``reverse`` prints
+    hashes in Bitcoin's display order (internal byte order reversed)."""
+    rows = np.ascontiguousarray(rows[:, ::-1] if reverse else rows)
+    n, width = rows.shape
+    chars = np.empty((n, 2 * width), np.uint8)
+    chars[:, 0::2] = _HEX[rows >> 4]
+    chars[:, 1::2] = _HEX[rows & 15]
+    offsets = np.arange(0, 2 * width * (n + 1), 2 * width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
+
+
+def _block_tables(block: Block, height: int,
+                  first_tx: int) -> tuple[pa.Table, pa.Table, pa.Table, pa.Table]:
+    """One block's four tables, every column computed over the block's layout at once; its
+    transactions are numbered from ``first_tx``."""
+    layout, n_tx = block.layout, block.n_tx
+    data = np.frombuffer(block.raw, np.uint8)
+    n_in_rows, n_out_rows = len(layout.inputs), len(layout.outputs)
+    first_in = layout.tx[:, 4]
+    first_out = layout.tx[:, 5]
+    n_in = np.diff(np.append(first_in, n_in_rows))
+    n_out = np.diff(np.append(first_out, n_out_rows))
+    txids = hex_strings(block.txid_digests, reverse=True)
+    positions = np.arange(n_tx)
+    coinbase = positions == 0
+    blocks = pa.table({"height": [height], "hash": [block.hash], "previous": [block.previous],
+                       "time": [block.time], "n_tx": [n_tx]}, schema=SCHEMAS["blocks"])
+    transactions = pa.table({"tx": first_tx + positions, "txid": txids, "height": np.full(n_tx, height), "position": positions,
+                             "coinbase": coinbase, "n_in": n_in, "n_out": n_out},
+                            schema=SCHEMAS["transactions"])
+    spends = layout.inputs[n_in[0]:]  # the coinbase's input spends nothing
+    input_tx = np.repeat(positions, n_in)[n_in[0]:]
+    prevouts = data[spends[:, :1] + np.arange(32)]
+    inputs = pa.table({"tx": first_tx + input_tx, "txid": txids.take(input_tx), "height": np.full(len(spends), height),
+                       "n": np.arange(n_in[0], n_in_rows) - first_in[input_tx],
+                       "prev_txid": hex_strings(prevouts, reverse=True),
+                       "prev_vout": spends[:, 1]}, schema=SCHEMAS["inputs"])
+    output_tx = np.repeat(positions, n_out)
+    script_id, script_type = script_ids(data, layout.outputs[:, 1], layout.outputs[:, 2])
+    outputs = pa.table({"tx": first_tx + output_tx, "txid": txids.take(output_tx), "height": np.full(n_out_rows, height),
+                        "vout": np.arange(n_out_rows) - first_out[output_tx],
+                        "script_id": script_id, "script_type": script_type,
+                        "value": layout.outputs[:, 0], "coinbase": output_tx == 0},
+                       schema=SCHEMAS["outputs"])
+    return blocks, transactions, inputs, outputs
+
+
+def to_tables(blocks: Iterable[Block], first_height: int | None = None) -> BlockTables:
+    """Tables of consecutive blocks. Heights come from BIP 34 coinbases, else from
+    ``first_height`` counted up (blocks before BIP 34 do not state their height)."""
+    parts: list[tuple[pa.Table, ...]] = []
+    height, first_tx = first_height, 0
+    for block in blocks:
+        stated = coinbase_height(block)
+        height = stated if stated is not None else height
+        if height is None:
+            raise ValueError(f"block {block.hash}: no BIP 34 height; pass first_height")
+        parts.append(_block_tables(block, height, first_tx))
+        height += 1
+        first_tx += block.n_tx
+    names = ("blocks", "transactions", "inputs", "outputs")
+    if not parts:
+        return BlockTables(*(SCHEMAS[name].empty_table() for name in names))
+    return BlockTables(*(pa.concat_tables([part[k] for part in parts]).combine_chunks()
+                         for k in range(len(names))))
+
+
+def utxo_table(entries: dict[tuple[str, int], tuple[int, bytes, int, bool]]) -> pa.Table:
+    """The UTXO table :func:`.graph.build_graph` resolves against, from btcd UTXO entries
+    (:func:`libraries.bitcoin_wire.btcd.parse_btcd_utxos`)."""
+    script_id, _ = script_ids_of([v[1] for v in entries.values()])
+    return pa.table({"txid": [k[0] for k in entries], "vout": [k[1] for k in entries],
+                     "script_id": script_id, "value": [v[0] for v in entries.values()]},
+                    schema=SCHEMAS["utxos"])
+
+
+def prevout_utxos(blocks: Iterable[dict[str, Any]], source: str = "JSON blocks") -> pa.Table:
+    """The outputs that Core JSON verbosity-3 inputs spend (``prevout``), as a UTXO table."""
+    columns: dict[str, list] = {"txid": [], "vout": [], "script": [], "value": []}
+    for block in blocks:
+        for tx in block["tx"]:
+            for txin in tx.get("vin", []):
+                prevout = txin.get("prevout")
+                if "coinbase" in txin or prevout is None:
+                    continue
+                try:
+                    script = bytes.fromhex(prevout["scriptPubKey"]["hex"])
+                    value = int(Decimal(str(prevout["value"])) * 100_000_000)
+                    columns["txid"].append(str(txin["txid"]))
+                    columns["vout"].append(int(txin["vout"]))
+                except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+                    raise GraphDataError(f"{source}: transaction {tx.get('txid', '?')}: "
+                                         f"malformed input prevout ({type(exc).__name__}: "
+                                         f"{exc}); expected txid, vout and "
+                                         f"prevout.scriptPubKey.hex/value as in getblock "
+                                         f"verbosity 3") from None
+                columns["script"].append(script)
+                columns["value"].append(value)
+    columns["script_id"] = script_ids_of(columns.pop("script"))[0]
+    return pa.table(columns, schema=SCHEMAS["utxos"])
+
+
+def tables_from_json(blocks: list[dict[str, Any]], source: str) -> tuple[BlockTables, pa.Table]:
+    """Block tables (heights from the JSON) and the UTXO table of their inputs' prevouts, the
+    blocks checked by the consensus parser (:func:`libraries.bitcoin_wire.core_json.block_from_json`)."""
+    if not blocks:
+        raise GraphDataError(f"{source}: no blocks")
+    parsed = [block_from_json(b, f"{source} (block {b.get('height', i)})")
+              for i, b in enumerate(blocks)]
+    try:
+        first_height = int(blocks[0]["height"])
+    except (KeyError, TypeError, ValueError):
+        raise GraphDataError(f"{source}: the first block has no integer 'height'; expected "
+                             f"getblock JSON, which carries each block's height") from None
+    return to_tables(parsed, first_height=first_height), prevout_utxos(blocks, source)

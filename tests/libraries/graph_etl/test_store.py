@@ -1,0 +1,180 @@
+"""Incremental loading: two halves equal one shot, re-running is a no-op, re-orgs are refused;
+a crash never half-applies an append, one writer at a time, nothing on disk reaches SQL."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from libraries.graph_etl.errors import GraphDataError
+from libraries.graph_etl.store import GraphStore
+from libraries.graph_etl.tables import to_tables
+from plugins.bitcoin_graph.readers import read_blocks
+
+
+@pytest.fixture(scope="module")
+def blocks(data_dir):
+    return list(read_blocks(data_dir / "bitcoin_blocks" / "blocks1-256.bz2"))
+
+
+def as_rows(graph):
+    return ({k: sorted(map(str, v.to_pylist())) for k, v in graph.nodes.items()},
+            {k: sorted(map(str, v.to_pylist())) for k, v in graph.edges.items()})
+
+
+def test_two_halves_equal_one_shot_and_rerun_is_a_no_op(tmp_path, blocks):
+    whole = GraphStore(tmp_path / "whole")
+    whole.append(to_tables(blocks, first_height=1))
+    halves = GraphStore(tmp_path / "halves")
+    halves.append(to_tables(blocks[:128], first_height=1))
+    added = halves.append(to_tables(blocks, first_height=1))  # overlaps the first half
+    assert added["blocks_added"] == 255 - 128
+    assert as_rows(halves.read()) == as_rows(whole.read())
+    assert halves.append(to_tables(blocks, first_height=1)) == {"blocks_added": 0}
+    assert halves.state()["tip_height"] == 255 and len(halves.state()["parts"]) == 2
+    utxo = halves.utxos().to_pylist()
+    assert len(utxo) == len(whole.utxos()) and all(row["value"] > 0 for row in utxo)
+
+
+def test_a_block_that_does_not_extend_the_tip_is_refused(tmp_path, blocks):
+    store = GraphStore(tmp_path / "g")
+    store.append(to_tables(blocks[:10], first_height=1))
+    with pytest.raises(GraphDataError, match="does not extend the stored tip"):
+        store.append(to_tables(blocks[11:20], first_height=12))  # block 11 missing
+    assert store.state()["tip_height"] == 10  # nothing half-written
+
+
+def snapshot(store):
+    """What a reader sees: tip, chain, graph and UTXO set (not how they are split in parts)."""
+    state = store.state()
+    return (state["tip_height"], state["tip_hash"], state["hashes"], as_rows(store.read()),
+            sorted(map(str, store.utxos().to_pylist())))
+
+
+@pytest.fixture(scope="module")
+def crash_case(tmp_path_factory, blocks):
+    """A store at height 165 and a batch up to 172: block 170 spends block 9's coinbase, so a
+    UTXO set already one batch ahead of the tip could not resolve the retried batch."""
+    root = tmp_path_factory.mktemp("crash")
+    base = GraphStore(root / "base")
+    base.append(to_tables(blocks[:165], first_height=1))
+    batch = to_tables(blocks[:172], first_height=1)
+    one_shot = GraphStore(root / "one_shot")
+    one_shot.append(batch)
+    return base, batch, snapshot(one_shot)
+
+
+def crash_at(monkeypatch, step):
+    """Count every write step (Parquet write, fsync, rename) and raise at number ``step``
+    (never, for 0), as if the process died there. Returns the names of the steps taken."""
+    steps = []
+    for module, name in ((pq, "write_table"), (os, "fsync"), (os, "replace")):
+        def instrumented(*args, _real=getattr(module, name), _name=name, **kwargs):
+            steps.append(_name)
+            if len(steps) == step:
+                raise OSError(f"injected crash at write step {step} ({_name})")
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(module, name, instrumented)
+    return steps
+
+
+def test_a_crash_at_any_write_step_keeps_the_previous_state_and_a_retry_succeeds(
+        tmp_path, crash_case):
+    base, batch, one_shot = crash_case
+    before = snapshot(base)
+    shutil.copytree(base.root, tmp_path / "count")
+    with pytest.MonkeyPatch.context() as patch:
+        steps = crash_at(patch, 0)
+        GraphStore(tmp_path / "count").append(batch)
+    assert len(steps) > 10
+    for step in range(1, len(steps) + 1):
+        store = GraphStore(tmp_path / f"crash{step}")
+        shutil.copytree(base.root, store.root)
+        with pytest.MonkeyPatch.context() as patch:
+            crash_at(patch, step)
+            with pytest.raises(OSError, match="injected crash"):
+                store.append(batch)
+        where = f"crash at step {step} of {len(steps)} ({steps[step - 1]})"
+        assert snapshot(store) == before, f"{where} changed what readers see"
+        store.append(batch)
+        assert snapshot(store) == one_shot, f"retry after a {where} differs from a one-shot build"
+        parts = {p.name for p in (store.root / "parts").iterdir()}
+        assert parts == set(store.state()["parts"]), f"{where}: orphan parts were kept"
+
+
+def test_a_second_writer_is_refused_while_another_process_holds_the_store(tmp_path, blocks):
+    store = GraphStore(tmp_path / "g")
+    store.append(to_tables(blocks[:10], first_height=1))
+    holder = subprocess.Popen(  # stands in for a running `graph build` on the same store
+        [sys.executable, "-c", "import fcntl, sys; lock = open(sys.argv[1], 'a'); "
+         "fcntl.flock(lock, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.read()",
+         str(store.root / "LOCK")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(GraphDataError, match="another writer holds this graph store") as error:
+            store.append(to_tables(blocks[:20], first_height=1))
+        assert str(store.root) in str(error.value)
+    finally:
+        holder.communicate("")
+    assert store.state()["tip_height"] == 10
+    assert store.append(to_tables(blocks[:20], first_height=1))["blocks_added"] == 10
+
+
+def test_a_part_name_that_would_run_sql_is_refused_before_any_query(tmp_path, blocks):
+    store = GraphStore(tmp_path / "g")
+    store.append(to_tables(blocks[:10], first_height=1))
+    pwned = tmp_path / "pwned.csv"
+    # Python's repr turns ' into \' (a name with both quotes), which DuckDB reads as a
+    # backslash then the closing quote: the name ends the literal and appends a COPY.
+    bad = f"p\"']); COPY (SELECT 1) TO $${pwned}$$; --"
+    pq.write_table(store.read().nodes["Coinbase"], store.root / "parts" / "p\"\\")
+    state = json.loads(store.state_path.read_text())
+    store.state_path.write_text(json.dumps({**state, "parts": [bad]}))
+    with pytest.raises(GraphDataError, match="part name") as error:
+        store.read()
+    assert str(store.state_path) in str(error.value) and repr(bad) in str(error.value)
+    assert not pwned.exists()
+
+
+def test_names_that_leave_the_store_are_refused(tmp_path, blocks):
+    outside = GraphStore(tmp_path / "outside")
+    outside.append(to_tables(blocks[:10], first_height=1))
+    store = GraphStore(tmp_path / "g")
+    store.append(to_tables(blocks[:10], first_height=1))
+    (part,) = outside.state()["parts"]
+    shutil.copytree(outside.root / "parts" / part, tmp_path / "x")
+    state = json.loads(store.state_path.read_text())
+    store.state_path.write_text(json.dumps({**state, "parts": ["../../x"]}))
+    with pytest.raises(GraphDataError, match=r"part name '\.\./\.\./x'"):
+        store.read()
+    with pytest.raises(GraphDataError, match="part name"):
+        store.append(to_tables(blocks[:20], first_height=1))
+    store.current_path.write_text("../../outside\n")
+    with pytest.raises(GraphDataError, match="generation name '../../outside'"):
+        store.state()
+
+
+def test_a_store_in_the_old_layout_is_read_and_migrated_by_its_first_append(tmp_path, blocks):
+    """Before generations: state.json and utxo.parquet in the root, parts without a suffix."""
+    store = GraphStore(tmp_path / "g")
+    store.append(to_tables(blocks[:10], first_height=1))
+    state = store.state()
+    (part,) = state["parts"]
+    (store.root / "parts" / part).rename(store.root / "parts" / "000000001-000000010")
+    (store.root / "state.json").write_text(json.dumps({**state, "parts": ["000000001-000000010"]}))
+    shutil.move(store.state_path.with_name("utxo.parquet"), store.root / "utxo.parquet")
+    shutil.rmtree(store.root / "generations")
+    store.current_path.unlink()
+    whole = GraphStore(tmp_path / "whole")
+    whole.append(to_tables(blocks[:10], first_height=1))
+    assert snapshot(store) == snapshot(whole)
+    whole.append(to_tables(blocks[:20], first_height=1))
+    store.append(to_tables(blocks[:20], first_height=1))
+    assert snapshot(store) == snapshot(whole)
+    assert store.state()["parts"][0] == "000000001-000000010"
+    store.append(to_tables(blocks[:30], first_height=1))
+    assert not (store.root / "state.json").exists() and not (store.root / "utxo.parquet").exists()
