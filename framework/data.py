@@ -128,6 +128,9 @@ class AccountData:
         time: optional per-row time of first activity (Unix seconds, or the dataset's own time
             step), for the audit's per-class time ranges.
         extras: dataset-specific objects (transaction histories ...), keyed by a documented name.
+        given_split: optional per-row split declared by the data's publisher: ``"train"``,
+            ``"test"`` or ``""`` (in neither). ``None`` means the dataset declares no split;
+            scenario ``given_split`` uses it, every other scenario ignores it.
     """
 
     name: str
@@ -145,6 +148,7 @@ class AccountData:
     source_names: list[str] = field(default_factory=list)
     time: np.ndarray | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    given_split: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float64)
@@ -180,6 +184,13 @@ class AccountData:
         if self.graph is not None and len(self.graph.row_nodes) != n:
             raise DataError(f"dataset '{self.name}': the interaction graph places "
                             f"{len(self.graph.row_nodes)} rows; expected one node per row ({n})")
+        if self.given_split is not None:
+            self.given_split = np.asarray(self.given_split).astype(str)
+            unknown = sorted(set(np.unique(self.given_split)) - {"train", "test", ""})
+            if self.given_split.shape != (n,) or unknown:
+                raise DataError(f"dataset '{self.name}': given_split must hold one of 'train', "
+                                f"'test' or '' per row (shape ({n},)); got shape "
+                                f"{self.given_split.shape}, unknown values {unknown[:5]}")
         if np.isinf(self.X).any():
             raise DataError(f"dataset '{self.name}': X holds infinite values; use NaN for missing")
 
