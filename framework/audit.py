@@ -42,9 +42,13 @@ def audit(data: AccountData, seed: int = 0) -> dict[str, Any]:
     shortcuts = [{"feature": s.feature, "target": "label", "score": s.score}
                  for s in probe_scores(data.X[labelled], data.y[labelled], data.feature_names,
                                        seed)]
-    if data.sources is not None and len(np.unique(data.sources)) > 1:
+    # Sources are probed on the labelled rows: a source matters where it can stand in for the
+    # label (unlabelled rows, e.g. counterparties, form a source of their own and would only
+    # teach the probe to tell labelled from unlabelled rows).
+    if data.sources is not None and len(np.unique(data.sources[labelled])) > 1:
         shortcuts += [{"feature": s.feature, "target": "source", "score": s.score}
-                      for s in probe_scores(data.X, data.sources, data.feature_names, seed)]
+                      for s in probe_scores(data.X[labelled], data.sources[labelled],
+                                            data.feature_names, seed)]
     shortcuts.sort(key=lambda s: (-s["score"], s["target"], s["feature"]))
     return {
         "dataset": data.name,
@@ -62,7 +66,7 @@ def audit(data: AccountData, seed: int = 0) -> dict[str, Any]:
                   "score": "cross-validated macro-F1", "seed": seed,
                   "rows_used": int(min(len(labelled), PROBE_ROWS)),
                   "label_floor": _floor(data.y[labelled]),
-                  "source_floor": (_floor(data.sources) if data.sources is not None
+                  "source_floor": (_floor(data.sources[labelled]) if data.sources is not None
                                    else None)},
         "shortcuts": shortcuts,
     }

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from framework.data import AccountData, Provenance
+from framework.data import AccountData, InteractionGraph, Provenance
 from framework.errors import ConfigError
 from framework.splits import binarise
 
@@ -48,6 +48,7 @@ def pair(source: AccountData, target: AccountData) -> AccountData:
             _prefixed(source.extras["links"], "source:", ("account", "counterparty")),
             _prefixed(target.extras["links"], "target:", ("account", "counterparty"))],
             ignore_index=True)
+    graph = _joined_graph(source, target)
     origins = {source.provenance.origin, target.provenance.origin}
     return AccountData(
         name=f"{source.name}->{target.name}",
@@ -64,4 +65,26 @@ def pair(source: AccountData, target: AccountData) -> AccountData:
             details={"source": source.provenance.as_dict(),
                      "target": target.provenance.as_dict()}),
         groups=np.concatenate([np.full(len(source.ids), SOURCE), np.full(len(target.ids), TARGET)]),
+        graph=graph, edge_index=graph.between_rows() if graph is not None else None,
         extras=extras)
+
+
+def _joined_graph(source: AccountData, target: AccountData) -> InteractionGraph | None:
+    """Both platforms' interaction graphs side by side (no edge between them: no account is
+    on both), so a graph method keeps its graph on a pair; None unless both have one. Edge
+    attributes are those both graphs carry."""
+    a, b = source.graph, target.graph
+    if a is None or b is None:
+        return None
+    shared = [name for name in a.edge_attr_names if name in b.edge_attr_names]
+
+    def columns(graph: InteractionGraph) -> np.ndarray:
+        return graph.edge_attr[:, [list(graph.edge_attr_names).index(n) for n in shared]]
+
+    return InteractionGraph(
+        node_ids=np.concatenate([np.char.add("source:", a.node_ids),
+                                 np.char.add("target:", b.node_ids)]),
+        row_nodes=np.concatenate([a.row_nodes, b.row_nodes + a.num_nodes]),
+        edge_index=np.hstack([a.edge_index, b.edge_index + a.num_nodes]),
+        edge_attr=np.vstack([columns(a), columns(b)]), edge_attr_names=tuple(shared),
+        kind=a.kind if a.kind == b.kind else f"{a.kind} + {b.kind}")

@@ -186,6 +186,21 @@ class PreparedJob:
     encoder: Any
     timings: dict[str, float]
     raw_features: np.ndarray
+    pool_info: dict[str, Any] = field(default_factory=dict)
+
+
+def pretraining_rows(unlabeled: np.ndarray, settings: Any, seed: int) -> np.ndarray:
+    """The unlabelled rows models may pre-train on: all of them, or a seeded sample of
+    ``pretraining.max_rows``. The sample depends on the seed only, so every method of a seed
+    pre-trains on the same rows (an equal budget, and paired comparisons stay paired)."""
+    cap = (settings or {}).get("max_rows")
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+        raise ConfigError(f"pretraining.max_rows must be a positive whole number of rows or "
+                          f"null (all), got {cap!r}")
+    if cap is None or len(unlabeled) <= cap:
+        return unlabeled
+    rng = np.random.default_rng([seed, 0x9E7])
+    return np.sort(rng.choice(unlabeled, cap, replace=False))
 
 
 def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJob:
@@ -203,10 +218,11 @@ def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJo
 
     tick = time.perf_counter()
     scenario = registry.create("scenario", _node(cfg.scenario))
-    task: Task = scenario.split(data, seed)
+    task: Task = scenario.split(data, seed).without_test_neighbours(data.graph, data.y < 0)
     tune = cfg.get("tune")
     if tune is not None and tune.get("enabled"):
-        task = task.inner_split(float(tune.inner_validation), seed)
+        task = task.inner_split(float(tune.inner_validation), seed).without_test_neighbours(
+            data.graph, data.y < 0)
     timings["split_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -224,11 +240,12 @@ def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJo
     X = preprocess.transform(features)
 
     augmentation = _optional_plugin(cfg, manager, "augmentation")
-    pool = None
-    if len(task.unlabeled):
+    pool, pool_rows = None, pretraining_rows(task.unlabeled, cfg.get("pretraining"), seed)
+    pool_info = {"available": int(len(task.unlabeled)), "used": int(len(pool_rows)),
+                 "max_rows": (cfg.get("pretraining") or {}).get("max_rows")}
+    if len(pool_rows):
         augment = None
         if augmentation is not None:
-            pool_rows = task.unlabeled
 
             def augment(positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
                 rows = pool_rows[positions]
@@ -238,7 +255,7 @@ def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJo
                     full[rows] = raw
                     raw = representation.transform(data, X=full, rows=rows)
                 return preprocess.transform(raw)
-        pool = UnlabeledPool(X=X[task.unlabeled], augment=augment)
+        pool = UnlabeledPool(X=X[pool_rows], augment=augment)
 
     model_entry = registry.get("model", cfg.model.name)
     injected: dict[str, Any] = {"seed": seed, "trainer": _node(cfg.trainer)}
@@ -251,7 +268,8 @@ def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJo
     model = registry.create("model", _node(cfg.model), **injected)
     return PreparedJob(data=data, task=task, X=X, pool=pool, preprocess=preprocess,
                        representation=representation, augmentation=augmentation, model=model,
-                       encoder=encoder, timings=timings, raw_features=data.X)
+                       encoder=encoder, timings=timings, raw_features=data.X,
+                       pool_info=pool_info)
 
 
 def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, Any]:
@@ -282,7 +300,7 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
         slices={name: _positions(task.test, rows) for name, rows in task.slices.items()})
     return {
         "dataset": data.summary(),
-        "task": task.summary(),
+        "task": {**task.summary(), "pretraining_pool": job.pool_info},
         "references": references,
         "model": {"name": cfg.model.name, "params": _node(cfg.model),
                   "encoder": cfg.encoder.name if job.encoder is not None else None,

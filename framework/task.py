@@ -8,11 +8,12 @@ loudly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from framework.data import InteractionGraph
 from framework.errors import ConfigError
 
 
@@ -112,6 +113,33 @@ class Task:
                     notes={**self.notes, "tuning": f"inner validation: {fraction:.0%} of the "
                                                    f"training rows; test rows unused"},
                     features=self.features, feature_names=self.feature_names)
+
+    def without_test_neighbours(self, graph: InteractionGraph | None,
+                                unlabelled: np.ndarray) -> Task:
+        """This task without the unlabelled rows that dealt with a test row.
+
+        A dataset whose unlabelled rows are counterparties seen only through their dealings
+        with labelled accounts (``ethereum_txs``) computes their attributes from those
+        dealings; a counterparty of a test account would carry that account's transactions
+        into pre-training and into the graph a representation is fitted on. Such rows (rows
+        ``unlabelled`` marks, one hop from a test row in ``graph``) leave the pool; labelled
+        training rows stay where the scenario put them.
+        """
+        if graph is None or not len(self.unlabeled):
+            return self
+        test_nodes = np.zeros(graph.num_nodes, dtype=bool)
+        test_nodes[graph.row_nodes[self.test]] = True
+        source, target = graph.edge_index
+        near = np.zeros(graph.num_nodes, dtype=bool)
+        near[target[test_nodes[source]]] = True
+        near[source[test_nodes[target]]] = True
+        pool_nodes = graph.row_nodes[self.unlabeled]
+        drop = near[pool_nodes] & unlabelled[self.unlabeled]
+        if not drop.any():
+            return self
+        dropped = int(drop.sum()) + int(self.notes.get("unlabelled_test_neighbours_dropped", 0))
+        return replace(self, unlabeled=self.unlabeled[~drop],
+                       notes={**self.notes, "unlabelled_test_neighbours_dropped": dropped})
 
     @property
     def is_binary(self) -> bool:

@@ -6,12 +6,15 @@ account attributes are recomputed with :func:`framework.account_schema.compute_a
 faithful version). The augmented rows must then be account-schema rows, as they are for those
 datasets.
 
-* ``random_time_delay``: each account is perturbed with probability ``p``; every one of its
-  transactions is then delayed by an independent uniform delay in ``[0, max_delay_h]`` hours.
-  Only timestamps change.
-* ``amount_split``: each account is perturbed with probability ``p``; ``theta`` of its
-  transactions (at random) are split into two halves, the second half ``split_delay_h`` hours
-  later, as a launderer splitting a payment would. Totals are conserved; counts grow.
+* ``random_time_delay``: each account is perturbed with probability ``p`` (default 1, so views
+  differ; an account with a single transaction still looks the same after a delay, as the
+  account schema holds no absolute time); every one of its transactions is then delayed by an
+  independent uniform delay in ``[0, max_delay_h]`` hours. Only timestamps change.
+* ``amount_split``: each account is perturbed with probability ``p`` (default 1); ``theta`` of its
+  transactions (at random) are split into two parts, the second ``split_delay_h`` hours later,
+  as a launderer splitting a payment would. The first part's share is drawn from
+  ``U(share_low, 1 - share_low)`` (``share_low=0.5``: halves), so even an account with at most
+  ``theta`` transactions looks different in every view. Totals are conserved; counts grow.
 * ``evasion``: both in turn on each perturbed account (delay, then split).
 
 Without histories (tabular sources) a documented feature-space approximation is used and
@@ -106,7 +109,7 @@ class _EvasionAugmentation:
 class RandomTimeDelay(_EvasionAugmentation):
     name = "random_time_delay"
 
-    def __init__(self, p: float = 0.5, max_delay_h: float = 24.0, jitter: float = 0.2) -> None:
+    def __init__(self, p: float = 1.0, max_delay_h: float = 24.0, jitter: float = 0.2) -> None:
         super().__init__(p, jitter)
         self.max_delay_h = max_delay_h
 
@@ -128,12 +131,15 @@ class RandomTimeDelay(_EvasionAugmentation):
 class AmountSplit(_EvasionAugmentation):
     name = "amount_split"
 
-    def __init__(self, p: float = 0.5, theta: int = 2, split_delay_h: float = 1.0,
-                 jitter: float = 0.2) -> None:
+    def __init__(self, p: float = 1.0, theta: int = 2, split_delay_h: float = 1.0,
+                 jitter: float = 0.2, share_low: float = 0.2) -> None:
         super().__init__(p, jitter)
         if theta < 1:
             raise ConfigError(f"augmentation 'amount_split': theta must be >= 1, got {theta}")
-        self.theta, self.split_delay_h = theta, split_delay_h
+        if not 0.0 < share_low <= 0.5:
+            raise ConfigError(f"augmentation 'amount_split': share_low must lie in (0, 0.5], "
+                              f"got {share_low}")
+        self.theta, self.split_delay_h, self.share_low = theta, split_delay_h, share_low
 
     def perturb(self, events: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         if events.empty:
@@ -144,9 +150,10 @@ class AmountSplit(_EvasionAugmentation):
             take = min(self.theta, len(positions))
             picked.append(rng.choice(positions, size=take, replace=False))
         picked = np.concatenate(picked)
+        share = rng.uniform(self.share_low, 1.0 - self.share_low, size=len(picked))
         halves = events.loc[picked].copy()
-        events.loc[picked, "value"] = events.loc[picked, "value"] / 2.0
-        halves["value"] = halves["value"] / 2.0
+        halves["value"] = events.loc[picked, "value"].to_numpy() * (1.0 - share)
+        events.loc[picked, "value"] = events.loc[picked, "value"].to_numpy() * share
         halves["timestamp"] = halves["timestamp"].astype(np.float64) + self.split_delay_h * 3600
         halves["txid"] = halves["txid"].astype(str) + ":split"
         return pd.concat([events, halves], ignore_index=True)
@@ -163,7 +170,8 @@ class AmountSplit(_EvasionAugmentation):
         return X
 
     def _params(self) -> dict[str, Any]:
-        return {"theta": self.theta, "split_delay_h": self.split_delay_h}
+        return {"theta": self.theta, "split_delay_h": self.split_delay_h,
+                "share_low": self.share_low}
 
 
 
@@ -173,11 +181,12 @@ class Evasion(_EvasionAugmentation):
 
     name = "evasion"
 
-    def __init__(self, p: float = 0.5, max_delay_h: float = 24.0, theta: int = 2,
-                 split_delay_h: float = 1.0, jitter: float = 0.2) -> None:
+    def __init__(self, p: float = 1.0, max_delay_h: float = 24.0, theta: int = 2,
+                 split_delay_h: float = 1.0, jitter: float = 0.2,
+                 share_low: float = 0.2) -> None:
         super().__init__(p, jitter)
         self.delay = RandomTimeDelay(1.0, max_delay_h, jitter)
-        self.split = AmountSplit(1.0, theta, split_delay_h, jitter)
+        self.split = AmountSplit(1.0, theta, split_delay_h, jitter, share_low)
 
     def perturb(self, events: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         return self.split.perturb(self.delay.perturb(events, rng), rng)

@@ -36,7 +36,12 @@ Policies (recorded in every result's provenance):
   ``chainsleuth audit`` can show which attributes name the crawl.
 
 Features are the 43 account-schema attributes of each centre, computed from its deduplicated
-history. Histories stay available (``extras["events"]``, ``extras["links"]``) so augmentations
+history. With ``counterparties=true`` (default) every account a centre dealt with is an
+**unlabelled row** too (y = -1, source ``counterparties (partial histories)``; 133k accounts),
+its attributes computed from the part of its history the crawl saw (its dealings with centres;
+75 % of them have a single transfer). They are the pre-training pool the paper pre-trains on
+(an unlabelled crawl) and give the interaction graph's counterparty nodes their attributes; no
+scenario ever trains or tests on them. ``counterparties=false`` keeps only the centres. Histories stay available (``extras["events"]``, ``extras["links"]``) so augmentations
 can act on transactions; ``graph`` is the account interaction graph (all centres and their
 counterparties; edges = transfers aggregated per ordered pair, with count, total value and first
 time), and ``edge_index`` its restriction to centre rows.
@@ -73,6 +78,8 @@ CLASSES = ("normal", "phishing", "hack", "ponzi")
 CRAWL_OF = {"phishing": "phishing_normal_crawl", "normal": "phishing_normal_crawl",
             "hack": "hack_ponzi_crawl", "ponzi": "hack_ponzi_crawl"}
 CRAWLS = ["phishing_normal_crawl", "hack_ponzi_crawl"]
+# Unlabelled rows: accounts the centres dealt with, each seen only through those dealings.
+COUNTERPARTY_SOURCE = "counterparties (partial histories)"
 FULL_HEADER = ",TxHash,BlockHeight,TimeStamp,From,To,Value,ContractAddress,Input,isError"
 SHORT_HEADER = ", TxHash, BlockHeight, TimesStamp, From, To, Value"
 NULL_ADDRESS = "0x" + "0" * 40
@@ -195,7 +202,8 @@ def deduplicate(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
 class EthereumTxsDataset:
     def __init__(self, path: str | None = None, classes: Sequence[str] = CLASSES,
                  shared_columns: bool = True, shared_period: bool = False,
-                 drop_null_address: bool = True, harmonise: bool = True) -> None:
+                 drop_null_address: bool = True, harmonise: bool = True,
+                 counterparties: bool = True) -> None:
         unknown = sorted(set(classes) - set(CLASSES))
         if unknown or len(set(classes)) < 2:
             raise DataError(f"dataset 'ethereum_txs': classes must be at least two of "
@@ -206,6 +214,7 @@ class EthereumTxsDataset:
         self.shared_period = shared_period
         self.drop_null_address = drop_null_address
         self.harmonise = harmonise
+        self.counterparties = counterparties
 
     def load(self, context: DataContext) -> AccountData:
         root = context.locate("ethereum_txs", RELATIVE_PATH, self.path)
@@ -244,12 +253,21 @@ class EthereumTxsDataset:
         # nothing to learn from, and its all-missing row would only reveal its crawl.
         centres = centres.drop(silent)
         stats["centres_without_transactions_dropped"] = len(silent)
-        ids = centres.index.to_numpy()
-        attributes = compute_attributes(events[events["account"].isin(set(ids))],
-                                        links[links["account"].isin(set(ids))], ids)
-        y = np.array([self.classes.index(label) for label in centres.to_numpy()])
-        graph = _interaction_graph(frame, ids)
         labels = centres.to_numpy()
+        ids = centres.index.to_numpy()
+        if self.counterparties:
+            others = np.setdiff1d(events["account"].unique(), ids)
+            ids = np.concatenate([ids, others[others != NULL_ADDRESS] if self.drop_null_address
+                                  else others])
+            stats["counterparty_rows"] = len(ids) - len(labels)
+        rows = set(ids)
+        events, links = events[events["account"].isin(rows)], links[links["account"].isin(rows)]
+        attributes = compute_attributes(events, links, ids)
+        y = np.concatenate([[self.classes.index(label) for label in labels],
+                            np.full(len(ids) - len(labels), -1)]).astype(np.int64)
+        sources = np.concatenate([[CRAWLS.index(CRAWL_OF[label]) for label in labels],
+                                  np.full(len(ids) - len(labels), len(CRAWLS))]).astype(np.int64)
+        graph = _interaction_graph(frame, ids)
         first_seen = events.groupby("account")["timestamp"].min().reindex(ids).to_numpy()
         return AccountData(
             name="ethereum_txs", ids=ids, X=attributes.to_numpy(),
@@ -261,13 +279,11 @@ class EthereumTxsDataset:
                 details={**stats, "classes": self.classes, "shared_columns": self.shared_columns,
                          "shared_period": self.shared_period,
                          "drop_null_address": self.drop_null_address,
-                         "harmonise": self.harmonise,
+                         "harmonise": self.harmonise, "counterparties": self.counterparties,
                          "transactions": int(len(frame))}),
             edge_index=graph.between_rows(), graph=graph,
-            sources=np.array([CRAWLS.index(CRAWL_OF[label]) for label in labels]),
-            source_names=list(CRAWLS), time=first_seen,
-            extras={"events": events[events["account"].isin(set(ids))].reset_index(drop=True),
-                    "links": links[links["account"].isin(set(ids))].reset_index(drop=True),
+            sources=sources, source_names=[*CRAWLS, COUNTERPARTY_SOURCE], time=first_seen,
+            extras={"events": events.reset_index(drop=True), "links": links.reset_index(drop=True),
                     "feature_space": "account_schema"})
 
     def _cached_table(self, root: Path, cache_dir: Path) -> tuple[pd.DataFrame, dict]:

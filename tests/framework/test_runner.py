@@ -3,8 +3,10 @@
 import json
 
 import numpy as np
+import pytest
 from helpers import FAST, TINY_SIM, make_config
 
+from framework.errors import ConfigError
 from framework.hookspecs import hookimpl
 from framework.results import SCHEMA_VERSION
 from framework.runner import JobInfo, run_job
@@ -111,3 +113,31 @@ def test_a_raising_logger_leaves_a_good_job_good(tmp_path, monkeypatch):
     assert any("logger down at finish" in w for w in on_disk["warnings"])
     assert any("logger down at start" in w for w in on_disk["warnings"])
     assert not manager.pm.is_registered(logger)
+
+
+def test_pretraining_pool_is_one_seeded_sample_for_every_method():
+    from framework.runner import pretraining_rows
+
+    unlabeled = np.arange(1000, 6000)
+    first = pretraining_rows(unlabeled, {"max_rows": 300}, seed=4)
+    assert len(first) == 300 and np.isin(first, unlabeled).all() and len(set(first)) == 300
+    assert np.array_equal(first, pretraining_rows(unlabeled, {"max_rows": 300}, seed=4))
+    assert not np.array_equal(first, pretraining_rows(unlabeled, {"max_rows": 300}, seed=5))
+    assert np.array_equal(pretraining_rows(unlabeled, {"max_rows": None}, seed=4), unlabeled)
+    assert np.array_equal(pretraining_rows(unlabeled[:10], {"max_rows": 300}, seed=4),
+                          unlabeled[:10])
+    for bad in (0, -3, 2.5, "all", True):
+        with pytest.raises(ConfigError, match="pretraining.max_rows must be a positive whole"):
+            pretraining_rows(unlabeled, {"max_rows": bad}, seed=0)
+
+
+def test_shadoweyes_records_its_pretraining_pool_and_view_overlap(tmp_path):
+    record = run(tmp_path, ["method=shadoweyes", "representation=none",
+                            "augmentation=amount_split", "pretraining.max_rows=30",
+                            "model.pretrain_epochs=1", "model.n_views=2"])
+    pool = record["task"]["pretraining_pool"]
+    assert pool["max_rows"] == 30 and pool["used"] == 30 and pool["available"] > 30
+    details = record["model"]["details"]
+    assert details["pretrain_rows"] == 30
+    # amount_split at p = 1 changes every account with a transaction: no identical pair
+    assert details["identical_view_pairs"] == 0.0

@@ -53,3 +53,21 @@ def test_tuning_split_lies_inside_the_training_rows():
         y[inner.test]).tolist() == [7, 8]
     with pytest.raises(ConfigError, match="inner_validation"):
         task.inner_split(1.5, seed=0)
+
+
+def test_counterparties_of_test_rows_leave_the_pretraining_pool():
+    """Rows 0-3 labelled, 4-7 unlabelled counterparties; 6 dealt with test row 3 only, 5 with
+    train row 0 and test row 2, 4 and 7 with training rows only (7 via an edge into it)."""
+    from framework.data import InteractionGraph
+
+    graph = InteractionGraph(node_ids=[f"n{i}" for i in range(9)], row_nodes=np.arange(8),
+                             edge_index=np.array([[0, 5, 2, 3, 1, 8], [4, 0, 5, 6, 7, 4]]),
+                             edge_attr=np.ones((6, 1)), edge_attr_names=("count",))
+    y = np.array([0, 1, 0, 1, -1, -1, -1, -1])
+    task = Task(scenario="s", setting={}, y=y, class_names=["a", "b"], train=[0, 1], test=[2, 3],
+                unlabeled=[0, 1, 4, 5, 6, 7])
+    kept = task.without_test_neighbours(graph, y < 0)
+    assert list(kept.unlabeled) == [0, 1, 4, 7]
+    assert kept.notes["unlabelled_test_neighbours_dropped"] == 2
+    assert list(kept.train) == [0, 1] and list(kept.test) == [2, 3]
+    assert task.without_test_neighbours(None, y < 0) is task

@@ -6,6 +6,7 @@ import pytest
 
 from framework.account_schema import ATTRIBUTE_NAMES, compute_attributes
 from framework.data import AccountData, Provenance
+from framework.errors import ConfigError
 from plugins.augmentations.evasion import AmountSplit, RandomTimeDelay
 
 H = 3600
@@ -56,7 +57,8 @@ def test_time_delay_keeps_amount_and_count_attributes():
 
 def test_amount_split_conserves_amounts_per_account_and_direction():
     events, _ = histories()
-    split = AmountSplit(p=1.0, theta=2, split_delay_h=1).perturb(events, np.random.default_rng(0))
+    split = AmountSplit(p=1.0, theta=2, split_delay_h=1, share_low=0.5).perturb(
+        events, np.random.default_rng(0))
     before = events.groupby(["account", "direction"])["value"].sum()
     after = split.groupby(["account", "direction"])["value"].sum()
     pd.testing.assert_series_equal(before, after)
@@ -67,6 +69,22 @@ def test_amount_split_conserves_amounts_per_account_and_direction():
         original = split[(split["txid"] == row.txid[:-6]) & (split["account"] == row.account)]
         assert original["value"].iloc[0] == pytest.approx(row.value)
         assert row.timestamp == original["timestamp"].iloc[0] + H
+
+
+def test_two_views_of_an_account_with_few_transactions_differ():
+    """Splitting both transactions of a two-transaction account into halves gave the same view
+    every time (a positive pair of identical copies); a random share does not."""
+    data = dataset()
+    split = AmountSplit(p=1.0, theta=5)
+    first = split.augment(data, np.array([0, 1]), np.random.default_rng(1))
+    second = split.augment(data, np.array([0, 1]), np.random.default_rng(2))
+    assert not (np.isclose(first, second) | (np.isnan(first) & np.isnan(second))).all(axis=1).any()
+    halves = AmountSplit(p=1.0, theta=5, share_low=0.5)
+    assert np.array_equal(halves.augment(data, np.array([0, 1]), np.random.default_rng(1)),
+                          halves.augment(data, np.array([0, 1]), np.random.default_rng(2)),
+                          equal_nan=True)
+    with pytest.raises(ConfigError, match="share_low must lie in"):
+        AmountSplit(share_low=0.7)
 
 
 def test_amount_split_recomputed_attributes():

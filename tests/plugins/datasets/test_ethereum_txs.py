@@ -106,11 +106,47 @@ def test_interaction_graph_holds_every_counterparty_and_every_transfer_pair(raw,
                    graph.edge_attr[:, graph.edge_attr_names.index("count")]))
     assert got == expected.astype(float).to_dict()
     assert set(graph.node_ids) == set(kept["from"]) | set(kept["to"]) | set(dataset.ids)
-    assert graph.num_nodes > 30 * len(dataset.ids)
-    rows = dataset.edge_index
-    assert rows.shape[0] == 2 and len(rows[0]) == sum(
-        a in set(dataset.ids) and b in set(dataset.ids) for a, b in got)
+    assert graph.num_nodes > 30 * len(dataset.labelled)
+    rows, ids = dataset.edge_index, set(dataset.ids)
+    assert rows.shape[0] == 2 and len(rows[0]) == sum(a in ids and b in ids for a, b in got)
     assert dataset.summary()["graph"]["nodes"] == graph.num_nodes
+
+
+def test_counterparties_are_unlabelled_rows_with_their_partial_histories(raw, dataset):
+    """Every account a centre dealt with is a row (y = -1, its own source); its attributes
+    come from the transfers the crawl saw, summed here straight from the raw rows."""
+    kept = harmonised_rows(raw)
+    labelled = dataset.labelled
+    others = np.flatnonzero(dataset.y < 0)
+    accounts = (set(kept["from"]) | set(kept["to"])) - set(dataset.ids[labelled]) - {
+        "0x" + "0" * 40}
+    assert set(dataset.ids[others]) == accounts and len(others) > 100_000
+    assert {dataset.source_names[i] for i in dataset.sources[others]} == {
+        "counterparties (partial histories)"}
+    assert dataset.provenance.details["counterparty_rows"] == len(others)
+    rng = np.random.default_rng(0)
+    column = {name: dataset.feature_names.index(name) for name in ("in_total", "out_total",
+                                                                   "tx_count")}
+    for row in rng.choice(others, 25, replace=False):
+        account = dataset.ids[row]
+        paid = kept[(kept["from"] == account) & (kept["to"] != account)]
+        received = kept[(kept["to"] == account) & (kept["from"] != account)]
+        assert dataset.X[row, column["out_total"]] == pytest.approx(paid["value"].sum())
+        assert dataset.X[row, column["in_total"]] == pytest.approx(received["value"].sum())
+        assert dataset.X[row, column["tx_count"]] == len(paid) + len(received)
+
+
+def test_the_audit_probes_sources_on_labelled_rows_only(dataset):
+    from framework.audit import audit
+
+    report = audit(dataset)
+    assert report["unlabelled"] > 100_000
+    # with the counterparties as a third source the probe would score telling labelled from
+    # unlabelled rows; on labelled rows there are two sources, the crawls
+    crawl = np.bincount(dataset.sources[dataset.labelled])
+    assert len(crawl) == 2 and crawl.sum() == len(dataset.labelled)
+    share = crawl.max() / crawl.sum()
+    assert report["probe"]["source_floor"] == pytest.approx(share / (1 + share))
 
 
 def test_attributes_of_a_real_account_by_hand(dataset):

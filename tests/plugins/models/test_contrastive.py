@@ -41,3 +41,15 @@ def test_pretraining_lowers_the_contrastive_loss():
     losses = module.epoch_losses
     assert len(losses) == 15
     assert losses[-1] < losses[0] - 0.3, losses
+
+
+def test_identical_view_pairs_are_measured():
+    from plugins.models.shadoweyes import identical_share
+
+    rng = np.random.default_rng(0)
+    views = rng.normal(size=(3, 10, 4))
+    assert identical_share(views) == 0.0
+    views[1, :4] = views[0, :4]  # 4 of 10 rows identical in the first pair, none in the second
+    views[0, 0, 0] = views[1, 0, 0] = np.nan  # NaN in both views counts as equal
+    assert identical_share(views) == pytest.approx(4 / 20)
+    assert identical_share(views[:1]) is None

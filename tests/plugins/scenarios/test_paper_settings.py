@@ -52,6 +52,29 @@ def test_imbalanced_train_ratio_is_exact(ratio):
     assert np.intersect1d(task.train, task.test).size == 0
 
 
+@pytest.mark.parametrize("ratio", [5, 25])
+def test_imbalanced_validation_follows_the_training_ratio(ratio):
+    """Validated on the natural ratio, a 1:100 task had 215 malicious validation labels beside
+    12 training ones: early stopping learned from labels the protocol withholds."""
+    data = four_classes(n=6000)
+    task = Imbalanced(ratio=ratio).split(data, seed=0)
+    validation = task.y[task.validation]
+    assert (validation == 0).sum() == ratio * (validation == 1).sum() > 0
+    assert (validation == 1).sum() <= (task.y[task.train] == 1).sum() / 5
+    assert task.notes["validation"] == f"subsampled to 1:{ratio}, like training"
+    natural = Imbalanced(ratio=ratio, validation="natural").split(data, seed=0)
+    assert (natural.y[natural.validation] == 1).sum() > (validation == 1).sum()
+    assert len(Imbalanced(ratio=ratio, validation="none").split(data, seed=0).validation) == 0
+    assert np.intersect1d(task.validation, np.concatenate([task.train, task.test])).size == 0
+
+
+def test_imbalanced_validation_too_small_for_the_ratio_is_left_empty():
+    task = Imbalanced(ratio=50, val_size=0.02).split(four_classes(n=1000), seed=0)
+    assert len(task.validation) == 0 and task.notes["validation"].startswith("none: too few")
+    with pytest.raises(ConfigError, match="validation must be one of train_ratio, natural"):
+        Imbalanced(validation="source")
+
+
 def test_imbalanced_both_and_initial_setting():
     data = four_classes(n=6000)
     task = Imbalanced(ratio=25, apply_to="both").split(data, seed=0)
