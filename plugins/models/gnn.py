@@ -19,7 +19,8 @@ Node features (finite everywhere):
 
 Edges are used in both directions (a phishing account is defined by whom it receives from and
 whom it pays). Training is full-batch: Adam, cross-entropy on the training rows, early stopping
-on the validation loss with the best weights restored. Each step computes only the receptive
+on the early-stopping rows' accuracy (their loss breaks ties; ``patience`` epochs without
+improvement) with the best weights restored. Each step computes only the receptive
 field of the rows it scores (:func:`receptive_field`: layer ``l`` needs the edges into the
 nodes within ``L - 1 - l`` hops); the outputs are exactly those of the whole graph (a test
 checks it), at a third of the work on ``ethereum_xblock``.
@@ -241,7 +242,8 @@ class _GNNClassifier:
                                      weight_decay=self.weight_decay)
         cap = (self.trainer or {}).get("max_epochs")
         epochs = min(self.max_epochs, cap) if cap else self.max_epochs
-        best, best_state, waited, self.epochs_run_, self.best_epoch_ = np.inf, None, 0, 0, None
+        best, best_state, waited, self.epochs_run_, self.best_epoch_ = (
+            (-1.0, np.inf), None, 0, 0, None)
         for epoch in range(epochs):
             self.network_.train()
             optimiser.zero_grad()
@@ -252,9 +254,14 @@ class _GNNClassifier:
                 continue
             self.network_.eval()
             with torch.no_grad():
-                loss = float(F.cross_entropy(self._logits(x, stop_field), target[stop_at]))
-            if loss < best:
-                best, best_state, waited, self.best_epoch_ = loss, copy.deepcopy(
+                logits = self._logits(x, stop_field)
+                loss = float(F.cross_entropy(logits, target[stop_at]))
+                accuracy = float((logits.argmax(dim=1) == target[stop_at]).float().mean())
+            # Accuracy first, loss to break ties: on a few dozen rows the loss is ruled by the
+            # few rows the model gets confidently wrong and can rise while accuracy improves
+            # (it once kept an epoch-1 model).
+            if accuracy > best[0] or (accuracy == best[0] and loss < best[1]):
+                best, best_state, waited, self.best_epoch_ = (accuracy, loss), copy.deepcopy(
                     self.network_.state_dict()), 0, epoch + 1
             else:
                 waited += 1
