@@ -7,13 +7,14 @@ from __future__ import annotations
 import bz2
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fuzzing import mutants as damaged
+from fuzzing import outcomes
 from helpers import DATA_DIR
 
-from framework.errors import DataError
 from libraries.bitcoin_wire import MalformedData, coinbase_height, parse_block
 from libraries.bitcoin_wire.block_files import framed_blocks
 from libraries.graph_etl.tables import utxo_table
@@ -27,29 +28,9 @@ EDGE_VALUES = (b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\xff\xff\xff\x7f", b"
                b"\xfe\xff\xff\xff\xff", b"\xff" + b"\xff" * 8, b"\x01", b"\x00\x01")
 
 
-def mutants(data: bytes, seed: int, count: int) -> Iterator[bytes]:
-    """``count`` damaged copies of ``data``: 1-3 of overwritten bytes, cuts, deletions,
-    insertions, repeated spans and length fields set to edge values."""
-    rng = random.Random(seed)
-    for _ in range(count):
-        out = bytearray(data)
-        for _ in range(rng.randint(1, 3)):
-            at = rng.randrange(len(out) + 1)
-            kind = rng.randrange(6)
-            if kind == 0 and out:
-                out[min(at, len(out) - 1)] = rng.randrange(256)
-            elif kind == 1:
-                del out[at:]
-            elif kind == 2:
-                del out[at:at + rng.randint(1, 64)]
-            elif kind == 3:
-                out[at:at] = rng.randbytes(rng.randint(1, 16))
-            elif kind == 4:
-                out[at:at] = out[at:at + rng.randint(1, 64)]
-            else:
-                value = rng.choice(EDGE_VALUES)
-                out[at:at + len(value)] = value
-        yield bytes(out)
+def mutants(data: bytes, seed: int, count: int, alphabet: bytes | None = None) -> Iterator[bytes]:
+    """Damaged copies of ``data`` with this format's edge values."""
+    return damaged(data, seed, count, EDGE_VALUES, alphabet)
 
 
 def verify_like(path: Path) -> None:
@@ -57,21 +38,6 @@ def verify_like(path: Path) -> None:
     for block in read_blocks(path):
         coinbase_height(block)
         sum(t.has_witness for t in block.transactions)
-
-
-def outcomes(cases: Iterator[bytes], path: Path, read: Callable[[Path], object]) -> Counter:
-    """Write each case to ``path`` and read it; count 'ok' and 'DataError' (anything else
-    fails the test with the case's seed position)."""
-    seen: Counter = Counter()
-    for number, case in enumerate(cases):
-        path.write_bytes(case)
-        try:
-            read(path)
-            seen["ok"] += 1
-        except DataError as error:
-            assert str(path) in str(error), f"case {number}: {error} does not name the file"
-            seen["DataError"] += 1
-    return seen
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import random
 import struct
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fuzzing import mutants as damaged
+from fuzzing import outcomes
 from helpers import DATA_DIR
 
-from framework.errors import DataError
 from plugins.relay.capture_dataset import read_own_txids
 from plugins.relay.pcap_reader import scan_capture
 
@@ -24,46 +24,8 @@ EDGE_VALUES = (b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\xff\xff\xff\x7f", b"
 
 
 def mutants(data: bytes, seed: int, count: int, alphabet: bytes | None = None) -> Iterator[bytes]:
-    """``count`` damaged copies of ``data``: 1-3 of overwritten bytes, cuts, deletions,
-    insertions (from ``alphabet`` when given), repeated spans and 4-byte fields set to edge
-    values."""
-    rng = random.Random(seed)
-    for _ in range(count):
-        out = bytearray(data)
-        for _ in range(rng.randint(1, 3)):
-            at = rng.randrange(len(out) + 1)
-            kind = rng.randrange(6)
-            if kind == 0 and out:
-                out[min(at, len(out) - 1)] = rng.randrange(256)
-            elif kind == 1:
-                del out[at:]
-            elif kind == 2:
-                del out[at:at + rng.randint(1, 64)]
-            elif kind == 3:
-                size = rng.randint(1, 16)
-                out[at:at] = (bytes(rng.choices(alphabet, k=size)) if alphabet
-                              else rng.randbytes(size))
-            elif kind == 4:
-                out[at:at] = out[at:at + rng.randint(1, 64)]
-            else:
-                value = rng.choice(EDGE_VALUES)
-                out[at:at + len(value)] = value
-        yield bytes(out)
-
-
-def outcomes(cases: Iterator[bytes], path: Path, read: Callable[[Path], object]) -> Counter:
-    """Write each case to ``path`` and read it; count 'ok' and 'DataError' (anything else
-    fails the test)."""
-    seen: Counter = Counter()
-    for number, case in enumerate(cases):
-        path.write_bytes(case)
-        try:
-            read(path)
-            seen["ok"] += 1
-        except DataError as error:
-            assert str(path) in str(error), f"case {number}: {error} does not name the file"
-            seen["DataError"] += 1
-    return seen
+    """Damaged copies of ``data`` with this format's edge values."""
+    return damaged(data, seed, count, EDGE_VALUES, alphabet)
 
 
 def pcap_records(capture: bytes) -> tuple[bytes, list[bytes]]:
