@@ -10,7 +10,8 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.chainsleuth-installed
-PYTEST_ARGS ?=
+# Two workers, one test file each (module fixtures such as a loaded dataset stay in one worker).
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: run test install clean
 
