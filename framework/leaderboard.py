@@ -213,18 +213,24 @@ class Leaderboard:
         out = []
         for key, group in self.table.groupby(["dataset", "scenario", "setting"], sort=True):
             methods = group[~group["method"].str.startswith(REFERENCE_PREFIX)]
-            probe = group[group["method"] == f"{REFERENCE_PREFIX}probe"]
-            if methods[column].isna().all() or probe.empty or probe[column].isna().all():
+            if methods[column].isna().all():
                 continue
             best = methods.loc[methods[column].idxmax()]
-            probe_score = float(probe[column].iloc[0])
-            if probe_score >= best[column] - SHORTCUT_MARGIN:
-                features = probe["probe_features"].iloc[0]
-                out.append(f"{' / '.join(map(str, key))}: a depth-2 tree on one feature "
-                           f"({features}) scores {probe_score:.4f} {self.metric}, within "
-                           f"{SHORTCUT_MARGIN * 100:.0f} points of the best method "
-                           f"({best['method']}, {best[column]:.4f}); the task may be solvable "
-                           f"by that one attribute")
+            for name in ("probe", "time"):
+                probe = group[group["method"] == f"{REFERENCE_PREFIX}{name}"]
+                if probe.empty or probe[column].isna().all():
+                    continue
+                probe_score = float(probe[column].iloc[0])
+                if probe_score >= best[column] - SHORTCUT_MARGIN:
+                    features = probe["probe_features"].iloc[0]
+                    where = ("above" if probe_score > best[column] else
+                             f"within {SHORTCUT_MARGIN * 100:.0f} points of")
+                    out.append(f"{' / '.join(map(str, key))}: a depth-2 tree on one feature "
+                               f"({features}) scores {probe_score:.4f} {self.metric}, {where} "
+                               f"the best method "
+                               f"({best['method']}, {best[column]:.4f}); the task may be "
+                               f"solvable by that one "
+                               f"{'attribute' if name == 'probe' else 'date, not by behaviour'}")
         return out
 
     def to_text(self) -> str:

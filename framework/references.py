@@ -27,7 +27,9 @@ from sklearn.tree import DecisionTreeClassifier
 
 from framework.metrics import classification_metrics, slice_metrics
 
-REFERENCE_NAMES = ("majority", "stratified", "probe")
+REFERENCE_NAMES = ("majority", "stratified", "probe", "time")
+# The name the time reference reports as its feature (time is not a column of X).
+TIME_FEATURE = "time of first activity"
 PROBE_DEPTH = 2
 # Enough rows to rank features reliably, few enough that a 500k-row dataset costs seconds.
 PROBE_ROWS = 20_000
@@ -72,9 +74,12 @@ def probe_scores(X: np.ndarray, y: np.ndarray, feature_names: list[str], seed: i
 def reference_results(X: np.ndarray, feature_names: list[str], y: np.ndarray,
                       train: np.ndarray, test: np.ndarray, class_names: list[str],
                       positive_class: int | None, seed: int,
-                      slices: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, Any]]:
-    """Metrics of the three reference classifiers on ``test``, each fitted on ``train``;
-    ``slices`` (name -> positions within ``test``) are scored as a job's slices are."""
+                      slices: dict[str, np.ndarray] | None = None,
+                      time: np.ndarray | None = None) -> dict[str, dict[str, Any]]:
+    """Metrics of the reference classifiers on ``test``, each fitted on ``train``: majority,
+    stratified, the best single-feature probe and, when the dataset records each row's time of
+    first activity (``time``), a depth-2 tree on that time alone; ``slices`` (name ->
+    positions within ``test``) are scored as a job's slices are."""
     k = len(class_names)
     y_train, y_test = y[train], y[test]
     frequencies = np.bincount(y_train, minlength=k) / len(y_train)
@@ -104,4 +109,15 @@ def reference_results(X: np.ndarray, feature_names: list[str], y: np.ndarray,
         proba[:, tree.classes_] = tree.predict_proba(X[test][:, [j]])
         out["probe"] = {**scored(tree.predict(X[test][:, [j]]), proba),
                         "feature": best.feature, "train_cv_macro_f1": best.score}
+    if time is not None and np.isfinite(time[train]).any():
+        # When a row was active is no model input, but labels collected in different periods
+        # (two crawls, a sampling date) make it one: a depth-2 tree on it alone scored 94.8 %
+        # on XBlock, above every model. Missing times take the training median.
+        fill = float(np.nanmedian(time[train]))
+        when = np.where(np.isfinite(time), time, fill).reshape(-1, 1)
+        tree = DecisionTreeClassifier(max_depth=PROBE_DEPTH, random_state=seed)
+        tree.fit(when[train], y_train)
+        proba = np.zeros((len(test), k))
+        proba[:, tree.classes_] = tree.predict_proba(when[test])
+        out["time"] = {**scored(tree.predict(when[test]), proba), "feature": TIME_FEATURE}
     return out

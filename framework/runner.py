@@ -297,7 +297,8 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
     references = reference_results(
         raw, list(data.feature_names), task.y, task.train, task.test, task.class_names,
         task.positive_class, seed,
-        slices={name: _positions(task.test, rows) for name, rows in task.slices.items()})
+        slices={name: _positions(task.test, rows) for name, rows in task.slices.items()},
+        time=data.time)
     return {
         "dataset": data.summary(),
         "task": {**task.summary(), "pretraining_pool": job.pool_info},

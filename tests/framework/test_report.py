@@ -113,3 +113,22 @@ def test_caveats_name_the_data_variant_and_a_knn_fallback(tmp_path):
     assert "/secret/x" not in report
     assert "- **Graph: kNN fallback** for `rf`" in caveats
     assert "- **Graph** for `dt`: interaction 900 nodes 1200 edges." in caveats
+
+
+def test_a_time_reference_near_the_best_method_is_a_shortcut_warning(tmp_path):
+    for seed in range(2):
+        record = _record("lr", seed, 0.80, 0.5)
+        record["references"] = {
+            "probe": {"f1": 0.55, "macro_f1": 0.55, "feature": "noise"},
+            "time": {"f1": 0.95, "macro_f1": 0.95, "feature": "time of first activity"}}
+        write_result(tmp_path / "runs" / str(seed), record)
+    study = tmp_path / "study.yaml"
+    study.write_text("title: T\nmetric: [f1]\nsetting_key: unseen_class\n"
+                     "settings: {phishing: Phishing}\nmethods: {lr: LR}\n")
+    report = write_report(study, [tmp_path / "runs"], tmp_path / "out").read_text()
+    caveats = report[:report.index("## ", report.index("## Caveats") + 3)]
+    warning = next(line for line in caveats.splitlines() if line.startswith("- **Shortcut**"))
+    assert "(time of first activity ×2) scores 0.9500 f1" in warning
+    assert "above the best method (lr, 0.8000)" in warning
+    assert "solvable by that one date, not by behaviour" in warning
+    assert "(noise)" not in caveats
