@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from framework.data import AccountData
 from framework.errors import ConfigError
+from framework.splits import carve_validation, positive_class
 from framework.hookspecs import hookimpl
 from framework.task import Task
 
@@ -56,19 +56,13 @@ class GivenSplit:
             raise ConfigError(f"scenario 'given_split': dataset '{data.name}' declares "
                               f"{len(train)} labelled training and {len(test)} labelled test "
                               f"rows; both must be non-empty")
-        validation = np.empty(0, dtype=np.int64)
-        if self.val_size > 0:
-            counts = np.bincount(data.y[train])
-            stratify = data.y[train] if counts[counts > 0].min() >= 2 else None
-            train, validation = train_test_split(train, test_size=self.val_size,
-                                                 random_state=seed, stratify=stratify)
-        names = list(data.class_names)
-        malicious = [c for c in names if c not in data.benign_classes]
-        positive = names.index(malicious[0]) if len(names) == 2 and len(malicious) == 1 else None
+        train, validation = carve_validation(train, data.y, self.val_size, seed)
+        positive = positive_class(data)
         pool = np.flatnonzero(~labelled & (given != "test"))
         origin = data.provenance.details.get("given_split") or "AccountData.given_split"
         return Task(scenario="given_split", setting={"val_size": self.val_size}, y=data.y,
-                    class_names=names, train=np.sort(train), validation=np.sort(validation),
+                    class_names=list(data.class_names), train=np.sort(train),
+                    validation=np.sort(validation),
                     test=test, unlabeled=np.sort(np.concatenate([train, pool])),
                     positive_class=positive,
                     notes={"split_origin": f"declared by dataset '{data.name}': {origin}",

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from framework.data import AccountData
 from framework.errors import ConfigError
+from framework.splits import carve_validation, positive_class
 from framework.hookspecs import hookimpl
 from framework.task import Task
 
@@ -43,18 +43,11 @@ class TemporalSplit:
         if not len(train) or not len(test):
             raise ConfigError(f"scenario 'temporal': cut-off {cutoff} leaves no labelled rows "
                               f"on one side (groups {steps.min()}..{steps.max()})")
-        validation = np.empty(0, dtype=np.int64)
-        if self.val_size > 0:
-            counts = np.bincount(data.y[train])
-            stratify = data.y[train] if counts[counts > 0].min() >= 2 else None
-            train, validation = train_test_split(train, test_size=self.val_size,
-                                                 random_state=seed, stratify=stratify)
-        names = list(data.class_names)
-        malicious = [c for c in names if c not in data.benign_classes]
-        positive = names.index(malicious[0]) if len(names) == 2 and len(malicious) == 1 else None
+        train, validation = carve_validation(train, data.y, self.val_size, seed)
+        positive = positive_class(data)
         return Task(scenario="temporal",
                     setting={"train_until": int(cutoff), "val_size": self.val_size},
-                    y=data.y, class_names=names, train=np.sort(train),
+                    y=data.y, class_names=list(data.class_names), train=np.sort(train),
                     validation=np.sort(validation), test=test,
                     unlabeled=np.sort(np.concatenate([train, np.flatnonzero(past & ~labelled)])),
                     positive_class=positive,
