@@ -55,6 +55,10 @@ def _dispatch(argv: list[str]) -> int:
     board.add_argument("--metric", default="macro_f1",
                        help="rank by this metric (macro_f1, balanced_accuracy, mcc, roc_auc, "
                             "pr_auc, f1, ...)")
+    board.add_argument("--keep", choices=("first", "last"), default=None,
+                       help="when a job (cell and seed) is in two DIRs, keep the one from the "
+                            "first or last of them (default: refuse, as a merge would count "
+                            "that seed twice)")
 
     report = sub.add_parser("report", help="a study's leaderboard beside the paper's numbers")
     report.add_argument("study", type=Path, help="the study's study.yaml")
@@ -98,7 +102,7 @@ def _dispatch(argv: list[str]) -> int:
     if args.command == "plugins":
         return _list_plugins(as_json=args.json)
     if args.command == "leaderboard":
-        return _leaderboard(args.dirs, args.out, args.metric)
+        return _leaderboard(args.dirs, args.out, args.metric, args.keep)
     if args.command == "audit":
         return _audit(args.overrides, args.out)
     if args.command == "study":
@@ -136,13 +140,19 @@ def _list_plugins(as_json: bool) -> int:
     return 0
 
 
-def _leaderboard(dirs: list[Path], out: Path | None, metric: str) -> int:
+def _leaderboard(dirs: list[Path], out: Path | None, metric: str, keep: str | None) -> int:
+    """Merge the records under ``dirs`` (a job found twice is refused unless ``keep``) and
+    write the leaderboard; its HTML page names this command, so a reader can redo it."""
+    import shlex
+
     from framework.leaderboard import Leaderboard
 
-    board = Leaderboard.from_dirs(dirs, metric=metric)
+    board = Leaderboard.from_dirs(dirs, metric=metric, keep=keep)
     print(board.to_text())
     target = out or (dirs[0] if dirs[0].is_dir() else dirs[0].parent)
-    paths = board.write(target)
+    command = ["chainsleuth", "leaderboard", *map(str, dirs), "--metric", metric,
+               *(["--keep", keep] if keep else []), *(["--out", str(out)] if out else [])]
+    paths = board.write(target, command=shlex.join(command))
     print(f"\nwrote {paths['csv']}, {paths['md']}, {paths['html']}, {paths['runs']}")
     return 0
 

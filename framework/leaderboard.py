@@ -23,6 +23,7 @@ import textwrap
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,14 @@ SHORTCUT_MARGIN = 0.05
 # Per-slice accuracy (e.g. zero-shot's unseen class, where it is that class's recall) becomes a
 # column "<slice>_slice_accuracy" for the slices the records have.
 SLICE_SUFFIX = "_slice_accuracy"
+# Which of two rows of one job (same cell and seed, e.g. two sweeps over the same seeds) a merge
+# keeps, in the order the sources were given; without a choice such a merge is refused.
+KEEP_CHOICES = ("first", "last")
+# A cell with fewer seeds than this is drawn as its points: a box from 2-4 values suggests a
+# distribution that was never measured.
+MIN_SEEDS_FOR_BOX = 5
+# The widest figure (inches at 100 dpi): the HTML page must stay readable at 1400 px.
+MAX_FIGURE_INCHES = 13.5
 
 
 def metric_names(runs: pd.DataFrame) -> list[str]:
@@ -139,12 +148,16 @@ class Leaderboard:
     metric: str = "macro_f1"
 
     @classmethod
-    def from_runs(cls, runs: pd.DataFrame, metric: str = "macro_f1") -> Leaderboard:
-        """From per-job rows (a ``runs.csv`` or several, concatenated). A job present twice
-        (same cell and seed, e.g. two sweeps over the same seeds) is kept once, so merging
-        never double-counts a seed: rows with a higher ``_rank`` (newer sources: fresh result
-        records over a committed ``runs.csv``) win even when they failed, so a rerun's failure
-        is never hidden behind an older success; within one rank a success wins."""
+    def from_runs(cls, runs: pd.DataFrame, metric: str = "macro_f1",
+                  keep: str | None = None) -> Leaderboard:
+        """From per-job rows (a ``runs.csv`` or several, concatenated), one row per job and
+        seed (see :func:`_one_row_per_job`: a job found twice is refused unless ``keep`` is
+        ``first`` or ``last``, so a merge never counts a seed twice). Optional columns:
+        ``_rank`` (a higher rank is a newer source that supersedes a lower one) and ``_from``
+        (the file a row was read from, named in errors; default ``source``)."""
+        if keep not in (None, *KEEP_CHOICES):
+            raise ConfigError(f"keep must be one of {', '.join(KEEP_CHOICES)} (or none, to "
+                              f"refuse a job found twice), got '{keep}'")
         if runs.empty:
             raise DataError("no result records found; point the leaderboard at a run or sweep "
                             "directory (e.g. outputs/multiruns/<time>)")
@@ -159,25 +172,33 @@ class Leaderboard:
         runs["_ok"] = runs["status"] == "ok"
         if "_rank" not in runs:
             runs["_rank"] = 0
-        runs = (runs.sort_values(["_rank", "_ok"], kind="stable")
-                .drop_duplicates(subset=[*KEYS, "seed"], keep="last")
-                .drop(columns=["_ok", "_rank"]).sort_values([*KEYS, "seed"], ignore_index=True))
+        if "_from" not in runs:
+            runs["_from"] = runs["source"] if "source" in runs else None
+        runs["_order"] = range(len(runs))
+        runs = (_one_row_per_job(runs, keep).drop(columns=["_ok", "_rank", "_from", "_order"])
+                .sort_values([*KEYS, "seed"], ignore_index=True))
         metric = check_metric(metric, runs)
         return cls(runs=runs, table=_aggregate(runs, metric), metric=metric)
 
     @classmethod
     def from_records(cls, records: Iterable[tuple[dict[str, Any], Path | None]],
-                     metric: str = "macro_f1") -> Leaderboard:
+                     metric: str = "macro_f1", keep: str | None = None) -> Leaderboard:
         rows = [row for r, p in records for row in record_rows(r, p)]
-        return cls.from_runs(pd.DataFrame(rows), metric)
+        return cls.from_runs(pd.DataFrame(rows), metric, keep)
 
     @classmethod
     def from_dirs(cls, paths: Iterable[Path], metric: str = "macro_f1",
-                  runs_files: Iterable[Path] = ()) -> Leaderboard:
+                  runs_files: Iterable[Path] = (), keep: str | None = None) -> Leaderboard:
         """From the ``result.json`` files under ``paths``, plus rows of committed ``runs.csv``
         files (jobs a resumed study did not rerun). An unreadable record (binary, truncated,
         a folder in its place) is skipped with a warning naming it, so one bad file never
-        costs a sweep its whole leaderboard."""
+        costs a sweep its whole leaderboard.
+
+        A job (cell and seed) found in two of ``paths`` is refused with a :class:`DataError`
+        naming both files, unless ``keep`` says which to keep (``first`` or ``last`` in the
+        order of ``paths``). A result record supersedes a ``runs_files`` row of its job: that
+        is how a resumed study's rerun (of a failed job, or one whose config changed) replaces
+        the committed row, whichever of the two succeeded."""
         rows = []
         for path in find_results(paths):
             try:
@@ -185,12 +206,12 @@ class Leaderboard:
             except DataError as exc:
                 warnings.warn(f"leaderboard: skipped {exc}", stacklevel=2)
                 print(f"[chainsleuth] warning: leaderboard skips {exc}")
-        frames = [read_runs(f).assign(_rank=0) for f in runs_files]
+        frames = [read_runs(f).assign(_rank=0, _from=str(f)) for f in runs_files]
         if rows:
-            frames.append(pd.DataFrame(rows).assign(_rank=1))
+            frames.append(pd.DataFrame(rows).assign(_rank=1, _from=lambda f: f["source"]))
         frames = [f for f in frames if not f.empty]
         return cls.from_runs(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
-                             metric)
+                             metric, keep)
 
     @property
     def methods(self) -> pd.DataFrame:
@@ -246,7 +267,10 @@ class Leaderboard:
         warnings = [f"> **Shortcut warning.** {_md(w)}" for w in self.shortcut_warnings()]
         return "\n".join([*warnings, *([""] if warnings else []), header, rule, *body]) + "\n"
 
-    def to_html(self, title: str = "ChainSleuth leaderboard") -> str:
+    def to_html(self, title: str = "ChainSleuth leaderboard", command: str | None = None) -> str:
+        """A self-contained page, every value escaped, that says where its numbers come from
+        (commit, date, command, seeds, real or synthetic data) and stays readable at 1400 px:
+        the table scrolls sideways inside its own box, the figure shrinks to the page."""
         frame = self._display_frame()
         head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
         rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
@@ -256,66 +280,108 @@ class Leaderboard:
         if len(failures):
             items = "".join(
                 f"<li>{html.escape(str(r.dataset))} / {html.escape(str(r.method))} seed "
-                f"{html.escape(str(r.seed))}: {html.escape(str(r.error))}</li>"
+                f"{html.escape(_seed(r.seed))}: {html.escape(str(r.error))}</li>"
                 for r in failures.itertuples())
             failed_html = f"<h2>Failed jobs</h2><ul>{items}</ul>"
-        plot = self.box_plot_png(self.metric)
-        image = (f'<img alt="{html.escape(self.metric)} per method" src="data:image/png;base64,'
-                 f'{base64.b64encode(plot).decode()}"/>' if plot else "")
+        plot = self.distribution_png(self.metric)
+        image = (f'<figure><img alt="{html.escape(self.metric)} per method and seed" '
+                 f'src="data:image/png;base64,{base64.b64encode(plot).decode()}"/><figcaption>'
+                 f"One point per seed; a box where a cell has at least {MIN_SEEDS_FOR_BOX} seeds."
+                 "</figcaption></figure>" if plot else "")
         synthetic = (self.runs["origin"] == "synthetic").any()
         note = ("<p><strong>Some rows were computed on synthetic data</strong> "
                 "(origin = synthetic).</p>" if synthetic else "")
         warnings = "".join(f"<p><strong>Shortcut warning.</strong> {html.escape(w)}</p>"
                            for w in self.shortcut_warnings())
+        about = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>"
+                        for k, v in self.provenance(command).items())
         return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-                "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
-                "collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style>"
-                f"</head><body><h1>{html.escape(title)}</h1>{warnings}{note}<table><thead><tr>"
-                f"{head}</tr></thead><tbody>{rows}</tbody></table>{image}{failed_html}"
-                "</body></html>\n")
+                "</title><style>body{font-family:sans-serif;margin:2em;max-width:100%}"
+                "dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}"
+                "dt{font-weight:bold}dd{margin:0;overflow-wrap:anywhere}"
+                ".scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse}"
+                "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;"
+                "white-space:nowrap}img{max-width:100%;height:auto}</style>"
+                f"</head><body><h1>{html.escape(title)}</h1><dl>{about}</dl>{warnings}{note}"
+                f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{rows}"
+                f"</tbody></table></div>{image}{failed_html}</body></html>\n")
 
-    def box_plot_png(self, metric: str = "macro_f1") -> bytes | None:
-        """Per-method distribution of ``metric`` over seeds, one panel per dataset/scenario/setting."""
-        import matplotlib
+    def provenance(self, command: str | None = None) -> dict[str, str]:
+        """What a reader needs to trust or redo the numbers: code version, when this page was
+        made, how (``command``, when the caller knows it), which seeds and which data."""
+        commits = sorted(set(self.runs["git_commit"].dropna().astype(str))
+                         if "git_commit" in self.runs else set())
+        jobs = self.runs[self.runs["kind"] == "method"] if "kind" in self.runs else self.runs
+        seeds = sorted(set(jobs["seed"].dropna().astype(int)))
+        origins = sorted(set(self.runs["origin"].dropna().astype(str)) - {"?"})
+        return {"Commit": ", ".join(commits) or "not recorded",
+                "Generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                "Command": command or "not recorded",
+                "Seeds": (" ".join(map(str, seeds)) + " (per cell: the seeds column)"
+                          if seeds else "none"),
+                "Data origin": " and ".join(origins) or "unknown",
+                "Ranked by": self.metric}
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    def distribution_figure(self, metric: str = "macro_f1") -> Any:
+        """Per-cell values of ``metric`` over seeds (a matplotlib Figure, or None without a
+        successful job), one panel per dataset/scenario/setting: one point per seed, plus a
+        box where a cell has :data:`MIN_SEEDS_FOR_BOX` seeds or more. Titles are wrapped to
+        the figure's width, which never exceeds :data:`MAX_FIGURE_INCHES`."""
+        from matplotlib.figure import Figure
 
         ok = self.runs[(self.runs["status"] == "ok") & self.runs[metric].notna()]
         if ok.empty:
             return None
         panels = list(ok.groupby(["dataset", "scenario", "setting"], sort=True))
-        fig, axes = plt.subplots(len(panels), 1, figsize=(max(6, 1.2 * ok["method"].nunique() + 3),
-                                                          3.2 * len(panels)), squeeze=False)
+        wanted = 1.2 * ok.groupby(["method", "variant"]).ngroups + 3
+        width = min(MAX_FIGURE_INCHES, max(6.0, wanted))
+        fig = Figure(figsize=(width, 3.4 * len(panels)), layout="constrained")
+        axes = fig.subplots(len(panels), 1, squeeze=False)
         for ax, ((dataset, scenario, setting), group) in zip(axes[:, 0], panels):
             labels, values = [], []
             for (method, variant), cell in group.groupby(["method", "variant"], sort=True):
                 labels.append(method if variant == "-" else f"{method}\n" + "\n".join(
                     textwrap.wrap(variant, 28)))
-                values.append(cell[metric].to_numpy())
-            ax.boxplot(values, tick_labels=labels)
-            ax.set_title(f"{dataset} / {scenario} / {setting}")
+                values.append(cell[metric].to_numpy(dtype=float))
+            positions = np.arange(1, len(values) + 1)
+            boxed = [(p, v) for p, v in zip(positions, values) if len(v) >= MIN_SEEDS_FOR_BOX]
+            if boxed:
+                ax.boxplot([v for _, v in boxed], positions=[p for p, _ in boxed],
+                           widths=0.5, showfliers=False)
+            for position, cell_values in zip(positions, values):
+                spread = np.linspace(-0.15, 0.15, len(cell_values)) if len(cell_values) > 1 else 0
+                ax.scatter(position + spread, cell_values, s=16, color="C0", zorder=3)
+            ax.set_xticks(positions, labels)
+            ax.set_xlim(0.5, len(values) + 0.5)
+            ax.set_title(textwrap.fill(f"{dataset} / {scenario} / {setting}", int(width * 7)))
             ax.set_ylabel(metric)
-            ax.tick_params(axis="x", labelsize=8)
-        fig.set_layout_engine("constrained")
+            ax.tick_params(axis="x", labelsize=8, labelrotation=30 if wanted > width else 0)
+        return fig
+
+    def distribution_png(self, metric: str = "macro_f1") -> bytes | None:
+        """:meth:`distribution_figure` as PNG bytes (100 dpi), or None without a success."""
+        fig = self.distribution_figure(metric)
+        if fig is None:
+            return None
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100)
-        plt.close(fig)
         return buffer.getvalue()
 
-    def write(self, directory: Path, stem: str = "leaderboard") -> dict[str, Path]:
-        """Write CSV (numbers), Markdown, self-contained HTML and ``runs.csv``, each atomically."""
+    def write(self, directory: Path, stem: str = "leaderboard",
+              command: str | None = None) -> dict[str, Path]:
+        """Write CSV (numbers), Markdown, self-contained HTML (naming ``command``, the command
+        line that made it, when the caller knows it) and ``runs.csv``, each atomically."""
         directory = Path(directory)
         paths = {"csv": directory / f"{stem}.csv", "md": directory / f"{stem}.md",
                  "html": directory / f"{stem}.html", "runs": directory / RUNS_FILE}
         write_atomic(paths["csv"], self.table.to_csv(index=False))
         write_atomic(paths["md"], self.to_markdown())
-        write_atomic(paths["html"], self.to_html())
+        write_atomic(paths["html"], self.to_html(command=command))
         write_atomic(paths["runs"], self.runs.to_csv(index=False))
         return paths
 
     def _display_frame(self) -> pd.DataFrame:
-        out = self.table[KEYS + ["origin", "n", "failed"]].copy()
+        out = self.table[KEYS + ["origin", "n", "failed", "seeds"]].copy()
         for metric in self.metric_columns():
             out[metric] = [_format(m, s, n) for m, s, n in zip(
                 self.table[f"{metric}_mean"], self.table[f"{metric}_std"], self.table["n"])]
@@ -335,6 +401,47 @@ def _format(mean: float, std: float, n: int) -> str:
     if n < 2 or pd.isna(std):
         return f"{mean:.4f} (n=1)"
     return f"{mean:.4f} ± {std:.4f}"
+
+
+def _one_row_per_job(runs: pd.DataFrame, keep: str | None) -> pd.DataFrame:
+    """One row per cell and seed, so no seed is counted twice.
+
+    Reference rows repeat by design (every job of a seed scores the same references on the
+    same split): one is kept, from the newest source and a success first. A job's row from a
+    newer source (higher ``_rank``) supersedes older ones whatever their status: a resumed
+    study reruns only the jobs its committed ``runs.csv`` lacks, failed, or ran under another
+    config, so the rerun is the current answer. Two rows of one job from sources of the same
+    rank (two sweeps over the same seeds) are refused with a :class:`DataError` naming both,
+    unless ``keep`` chooses the first or last in the order the sources were given.
+    """
+    key = [*KEYS, "seed"]
+    is_reference = runs["method"].astype(str).str.startswith(REFERENCE_PREFIX)
+    references = (runs[is_reference].sort_values(["_rank", "_ok"], kind="stable")
+                  .drop_duplicates(subset=key, keep="last"))
+    jobs = runs[~is_reference]
+    jobs = jobs[jobs["_rank"] == jobs.groupby(key, dropna=False)["_rank"].transform("max")]
+    twice = jobs[jobs.duplicated(subset=key, keep=False)].sort_values("_order")
+    if len(twice) and keep is None:
+        groups = [group for _, group in twice.groupby(key, dropna=False, sort=False)]
+        first, second = groups[0].iloc[0], groups[0].iloc[1]
+        more = f" ({len(groups) - 1} more jobs are found twice)" if len(groups) > 1 else ""
+        raise DataError(
+            f"{first['method']} on {first['dataset']} / {first['scenario']} / "
+            f"{first['setting']} (variant {first['variant']}) seed {_seed(first['seed'])} is in "
+            f"both {_origin(first)} and {_origin(second)}{more}; merging them would count "
+            f"that seed twice. Merge sweeps over distinct seeds, or say which to keep: "
+            f"--keep first or --keep last (in the order the sources were given)")
+    if len(twice):
+        jobs = jobs.sort_values("_order").drop_duplicates(subset=key, keep=keep)
+    return pd.concat([jobs, references])
+
+
+def _seed(seed: Any) -> str:
+    return str(int(seed)) if pd.notna(seed) else "(none)"
+
+
+def _origin(row: pd.Series) -> str:
+    return str(row["_from"]) if pd.notna(row["_from"]) else "a record with no file"
 
 
 def _aggregate(runs: pd.DataFrame, metric: str) -> pd.DataFrame:

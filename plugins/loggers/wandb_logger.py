@@ -1,7 +1,7 @@
 """``wandb`` logger: one W&B run per job, plus the sweep's leaderboard as a W&B Table.
 
-group = study (or sweep directory name), job_type = scenario, tags = dataset and model. The
-config is flattened and credential-like keys are redacted before they leave the machine. With
+group = study, else the sweep folder's name, else (a folder named by its start time, the
+default) ``<dataset>-<scenario>``; job_type = scenario, tags = dataset and model. The config is flattened and credential-like keys are redacted before they leave the machine. With
 ``mode: auto`` the run is online when W&B credentials are configured (``WANDB_API_KEY`` or a
 ``wandb login`` netrc entry) and offline otherwise, in which case the sync command is printed.
 Every run is finished, also when the job fails, so a multirun never collapses into one run.
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import netrc
 import os
+import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from framework.interfaces import RunInfo
 from framework.results import redact
 
 MODES = ("auto", "online", "offline", "disabled")
+# A folder name made only of digits and separators is a start time (Hydra's and ChainSleuth's
+# default sweep folders: 2025-01-31_12-00-00, 2025-01-31_12-00-00-4242, 12-00-00).
+TIME_STAMP = re.compile(r"[\d_:.\-]+")
 
 
 def flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -44,6 +48,16 @@ def table_frame(frame: Any) -> Any:
         else:
             out[column] = out[column].astype(object).where(out[column].notna(), None)
     return out
+
+
+def group_name(sweep_name: str, ran_on: Iterable[tuple[str, str]]) -> str:
+    """The W&B group of a sweep: its study or folder name, unless that is a start time, which
+    tells a reviewer scrolling W&B's run list nothing and splits reruns of one comparison
+    into groups; then what the sweep ran on, ``<dataset>-<scenario>`` (``+`` between several).
+    """
+    if not TIME_STAMP.fullmatch(sweep_name):
+        return sweep_name
+    return "+".join(sorted({f"{dataset}-{scenario}" for dataset, scenario in ran_on}))
 
 
 def has_credentials() -> bool:
@@ -100,8 +114,10 @@ class WandbLogger:
 
     @hookimpl
     def on_run_started(self, run: RunInfo) -> None:
+        sweep_group = (group_name(run.sweep_name, [(run.dataset, run.scenario)])
+                       if run.sweep_name else "single-runs")
         self.run = self._init(
-            run.output_dir, group=self.group or run.sweep_name or "single-runs",
+            run.output_dir, group=self.group or sweep_group,
             job_type=run.scenario, name=f"{run.dataset}-{run.model}-seed{run.seed}",
             tags=[f"dataset:{run.dataset}", f"model:{run.model}", *self.tags],
             config=flatten(redact({k: v for k, v in run.config.items() if k != "hydra"})))
@@ -142,7 +158,11 @@ class WandbLogger:
     def on_sweep_finished(self, sweep_dir: Path, leaderboard: Any, config: dict[str, Any]) -> None:
         import wandb
 
-        group = self.group or config.get("study") or Path(sweep_dir).name
+        # The cells' dataset labels carry dataset overrides (``d[days=3]``); jobs are grouped
+        # by the dataset's name, so the leaderboard joins their group.
+        ran_on = zip(leaderboard.runs["dataset"].astype(str).str.split("[").str[0],
+                     leaderboard.runs["scenario"].astype(str))
+        group = self.group or group_name(config.get("study") or Path(sweep_dir).name, ran_on)
         self.run = self._init(Path(sweep_dir), group=group, job_type="leaderboard",
                               name=f"{group}-leaderboard", tags=["leaderboard", *self.tags])
         self.run.log({"leaderboard": wandb.Table(dataframe=table_frame(leaderboard.table)),

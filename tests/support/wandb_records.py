@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,13 @@ def payloads(path: Path) -> list[bytes]:
 
 
 def read_run(path: Path) -> dict[str, Any]:
-    """group, job_type, tags, config keys, summary and history keys of one offline run."""
+    """group, job_type, tags, config keys, summary, history keys and the last value logged
+    under each (``history``; a Table appears as ``<key>/path`` ..., see :func:`read_table`)
+    of one offline run."""
     from wandb.proto import wandb_internal_pb2
 
-    info: dict[str, Any] = {"summary": {}, "history_keys": set(), "config": {}, "exit_code": None}
+    info: dict[str, Any] = {"summary": {}, "history_keys": set(), "history": {}, "config": {},
+                            "exit_code": None}
     for payload in payloads(path):
         record = wandb_internal_pb2.Record()
         record.ParseFromString(payload)
@@ -65,7 +69,27 @@ def read_run(path: Path) -> dict[str, Any]:
                 info["summary"][key] = json.loads(item.value_json)
         elif kind == "history":
             for item in record.history.item:
-                info["history_keys"].add(item.key or "/".join(item.nested_key))
+                key = item.key or "/".join(item.nested_key)
+                info["history_keys"].add(key)
+                info["history"][key] = json.loads(item.value_json)
         elif kind == "exit":
             info["exit_code"] = record.exit.exit_code
     return info
+
+
+def finished_run(path: Path, timeout_s: float = 30.0) -> dict[str, Any]:
+    """:func:`read_run` once the run's exit record is on disk: ``run.finish()`` returns before
+    W&B's service process has written the whole log (seen: a 7-byte file right after it)."""
+    deadline = time.monotonic() + timeout_s
+    while (info := read_run(path))["exit_code"] is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return info
+
+
+def read_table(path: Path, key: str) -> list[dict[str, Any]]:
+    """The rows of the W&B Table an offline run (``run-<id>.wandb`` at ``path``) logged under
+    ``key``, as column -> value dicts, exactly as W&B stored them (a JSON file beside the log,
+    which the history names under ``<key>/path``)."""
+    stored_at = finished_run(path)["history"][f"{key}/path"]
+    stored = json.loads((Path(path).parent / "files" / stored_at).read_text())
+    return [dict(zip(stored["columns"], row)) for row in stored["data"]]
