@@ -22,7 +22,7 @@ import torch
 from framework.interfaces import DataContext, UnlabeledPool
 from framework.memory import PeakMemorySampler
 from framework.preprocessing import Preprocessor
-from plugins.datasets.chain_sim import ChainSimDataset
+from plugins.datasets.chain_sim.dataset import ChainSimDataset
 from plugins.encoders.resnet1d import ResNet1DEncoder
 from plugins.models.mlp import MLPModel
 from plugins.models.shadoweyes import ShadowEyes

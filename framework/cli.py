@@ -89,11 +89,20 @@ def _dispatch(argv: list[str]) -> int:
                             "experiments/<name>/runs.csv)")
     study.add_argument("overrides", nargs="*", help="extra overrides for every sweep")
 
-    for name, (command, provider) in sorted(manager.commands.items()):
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name in manager.command_names():
         if name in CORE_COMMANDS:
-            raise ConfigError(f"plugin {provider} registers command '{name}', which is a core "
-                              f"command; rename it")
-        command.configure(sub.add_parser(name, help=f"{command.help} [{provider.distribution}]"))
+            raise ConfigError(f"plugin {manager.command_providers()[name]} registers command "
+                              f"'{name}', which is a core command; rename it")
+        # Only the chosen command needs its arguments, and only the overview its help line:
+        # the other plugin modules stay unimported.
+        if chosen is None or chosen == name:
+            command, provider = manager.command(name)
+            parser_of = sub.add_parser(name, help=f"{command.help} [{provider.distribution}]")
+            if chosen == name:
+                command.configure(parser_of)
+        else:
+            sub.add_parser(name, add_help=False)
 
     args = parser.parse_args(argv)
     if args.command is None:
@@ -119,7 +128,7 @@ def _dispatch(argv: list[str]) -> int:
                             metric=args.metric)
         print(f"wrote {path}")
         return 0
-    return manager.commands[args.command][0].run(args)
+    return manager.command(args.command)[0].run(args)
 
 
 def _list_plugins(as_json: bool) -> int:
@@ -128,7 +137,7 @@ def _list_plugins(as_json: bool) -> int:
             for entry in manager.registry.entries(kind)]
     rows += [{"kind": "command", "name": name, "distribution": provider.distribution,
               "version": provider.version, "plugin": provider.plugin}
-             for name, (_, provider) in sorted(manager.commands.items())]
+             for name, provider in manager.command_providers().items()]
     if as_json:
         print(json.dumps(rows, indent=2))
         return 0

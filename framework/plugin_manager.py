@@ -4,6 +4,15 @@ Built-in plugins are declared as entry points of the group ``chainsleuth`` in Ch
 ``pyproject.toml``, exactly like a third-party package would declare them; the core never
 imports a plugin by name.
 
+A distribution may also publish a **manifest**: entry points of the group
+``chainsleuth.provides``, one per plugin, named ``<kind>.<name>`` (``model.xgboost``,
+``command.graph``) with the plugin module as value. Names and kinds then come from package
+metadata alone, and a module is imported only when one of its plugins is needed: ``chainsleuth
+--help`` and ``chainsleuth plugins`` import no plugin's dependencies (torch, XGBoost, numba),
+and ``chainsleuth run`` imports the modules of the plugins it runs. A plugin module without a
+manifest entry is imported at start-up, as before. When a declared module is loaded, its
+registration hooks must return what the manifest says, or loading fails naming both.
+
 ``CHAINSLEUTH_PLUGINS`` restricts which *external* distributions load (comma-separated
 distribution or entry-point names; empty means built-ins only), so that a sweep is reproducible
 on a machine with extra packages installed.
@@ -12,9 +21,11 @@ on a machine with extra packages installed.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from functools import lru_cache
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache, partial
 from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -22,7 +33,11 @@ from framework import hookspecs
 from framework.errors import PluginError
 from framework.registry import KINDS, Provider, Registry
 
+if TYPE_CHECKING:
+    from framework.interfaces import Command
+
 ENTRY_POINT_GROUP = "chainsleuth"
+MANIFEST_GROUP = "chainsleuth.provides"
 RESTRICT_ENV = "CHAINSLEUTH_PLUGINS"
 BUILTIN_DISTRIBUTION = "chainsleuth"
 
@@ -30,36 +45,66 @@ _REGISTRATION_HOOKS = {kind: f"register_{kind}s" for kind in KINDS}
 
 
 class PluginManager:
-    """A pluggy manager plus the registry built from its registration hooks."""
+    """A pluggy manager plus the registry of every plugin, declared or loaded."""
 
     def __init__(self, extra_plugins: Iterable[tuple[str, object]] = ()) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self._providers: dict[str, Provider] = {}
-        self._load_entry_points()
+        self._declared: dict[str, _DeclaredModule] = {}
+        self._registered: dict[tuple[str, str], dict] = {}
+        self.registry = Registry()
+        self._commands: dict[str, tuple[Provider, Callable[[], Command]]] = {}
+        self._discover()
         for name, plugin in extra_plugins:
-            self.register(plugin, Provider(name, "(registered in code)", "-"))
-        self._check_hook_names()
-        self.registry = self._build_registry()
-        self.commands = self._collect_commands()
+            self._register_loaded(plugin, Provider(name, "(registered in code)", "-"))
 
     @property
     def hook(self) -> pluggy.HookRelay:
         return self.pm.hook
 
-    def register(self, plugin: object, provider: Provider) -> None:
-        self.pm.register(plugin, name=provider.plugin)
-        self._providers[provider.plugin] = provider
-
     def attach(self, plugin: object, name: str) -> None:
         """Register a per-job object (a logger) so that it receives lifecycle hooks."""
         self.pm.register(plugin, name=name)
+        self._check_hook_names(name)
 
     def detach(self, plugin: object) -> None:
         self.pm.unregister(plugin)
 
-    def _load_entry_points(self) -> None:
+    def command_names(self) -> list[str]:
+        return sorted(self._commands)
+
+    def command_providers(self) -> dict[str, Provider]:
+        """Who provides each plugin command, known without importing any of them."""
+        return {name: self._commands[name][0] for name in self.command_names()}
+
+    def command(self, name: str) -> tuple[Command, Provider]:
+        """A plugin command, importing its module if it was only declared."""
+        provider, load = self._commands[name]
+        return load(), provider
+
+    def load_all(self) -> None:
+        """Import every declared module and check it against its manifest (tests, contracts)."""
+        for plugin_name, declared in self._declared.items():
+            self._load_module(plugin_name)
+            for kind, names in declared.names.items():
+                hook_name = _registration_hook(kind)
+                registered = set(self._hook_result(plugin_name, hook_name))
+                if registered != names:
+                    raise PluginError(
+                        f"plugin {declared.provider}: its manifest ({MANIFEST_GROUP}) declares "
+                        f"{kind}s {sorted(names)} for module {declared.module}, whose "
+                        f"{hook_name}() returns {sorted(registered)}")
+            for kind, hook_name in _REGISTRATION_HOOKS.items():
+                if kind not in declared.names and self._hook_result(plugin_name, hook_name):
+                    raise PluginError(
+                        f"plugin {declared.provider}: module {declared.module} registers "
+                        f"{kind}s {sorted(self._hook_result(plugin_name, hook_name))} that its "
+                        f"manifest ({MANIFEST_GROUP}) does not declare")
+
+    def _discover(self) -> None:
         allowed = _allowed_external()
+        manifests = _manifests()
         for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             dist_name = ep.dist.name if ep.dist is not None else "(unknown distribution)"
             dist_version = ep.dist.version if ep.dist is not None else "?"
@@ -68,46 +113,125 @@ class PluginManager:
                     {_normalise(dist_name), _normalise(ep.name)} & allowed):
                 continue
             plugin_name = ep.name if builtin else f"{dist_name}:{ep.name}"
-            if self.pm.has_plugin(plugin_name):
+            if plugin_name in self._providers:
                 continue
-            self.register(_load(ep, dist_name, dist_version),
-                          Provider(plugin_name, dist_name, dist_version))
+            provider = Provider(plugin_name, dist_name, dist_version)
+            names = manifests.get((_normalise(dist_name), ep.value))
+            if names is None:
+                self._register_loaded(_load(ep, dist_name, dist_version), provider)
+                continue
+            self._providers[plugin_name] = provider
+            self._declared[plugin_name] = _DeclaredModule(ep, provider, names)
+            for kind, kind_names in names.items():
+                for name in sorted(kind_names):
+                    if kind == "command":
+                        self._add_command(name, provider, partial(
+                            self._declared_command, plugin_name, name))
+                    else:
+                        self.registry.declare(kind, name, partial(
+                            self._declared_factory, plugin_name, kind, name), provider)
 
-    def _check_hook_names(self) -> None:
+    def _register_loaded(self, plugin: object, provider: Provider) -> None:
+        """Register an imported plugin and everything its registration hooks return."""
+        self.pm.register(plugin, name=provider.plugin)
+        self._providers[provider.plugin] = provider
+        self._check_hook_names(provider.plugin)
+        for kind, hook_name in _REGISTRATION_HOOKS.items():
+            for name, factory in self._hook_result(provider.plugin, hook_name).items():
+                self.registry.add(kind, name, factory, provider)
+        for name, command in self._hook_result(provider.plugin, "register_commands").items():
+            self._add_command(name, provider, lambda command=command: command)
+
+    def _add_command(self, name: str, provider: Provider,
+                     load: Callable[[], Command]) -> None:
+        if name in self._commands:
+            raise PluginError(f"command '{name}' is registered twice: by "
+                              f"{self._commands[name][0]} and by {provider}")
+        self._commands[name] = (provider, load)
+
+    def _load_module(self, plugin_name: str) -> None:
+        declared = self._declared[plugin_name]
+        if not self.pm.has_plugin(plugin_name):
+            module = _load(declared.entry_point, declared.provider.distribution,
+                           declared.provider.version)
+            self.pm.register(module, name=plugin_name)
+            self._check_hook_names(plugin_name)
+
+    def _declared_factory(self, plugin_name: str, kind: str, name: str) -> Callable[..., Any]:
+        self._load_module(plugin_name)
+        factories = self._hook_result(plugin_name, _registration_hook(kind))
+        if name not in factories:
+            declared = self._declared[plugin_name]
+            raise PluginError(
+                f"plugin {declared.provider}: its manifest ({MANIFEST_GROUP}) declares {kind} "
+                f"'{name}' in module {declared.module}, but its {_registration_hook(kind)}() "
+                f"returns {sorted(factories) or 'nothing'}")
+        return factories[name]
+
+    def _declared_command(self, plugin_name: str, name: str) -> Command:
+        return self._declared_factory(plugin_name, "command", name)
+
+    def _hook_result(self, plugin_name: str, hook_name: str) -> dict:
+        """What one plugin's registration hook returns (called once, then remembered)."""
+        key = (plugin_name, hook_name)
+        if key not in self._registered:
+            impls = [impl for impl in getattr(self.pm.hook, hook_name).get_hookimpls()
+                     if impl.plugin_name == plugin_name]
+            result: dict = {}
+            for impl in impls:
+                result.update(_call(impl, self._providers.get(plugin_name, plugin_name),
+                                    hook_name))
+            self._registered[key] = result
+        return self._registered[key]
+
+    def _check_hook_names(self, plugin_name: str) -> None:
         """A hook implementation whose name matches no hook (``register_model`` for
-        ``register_models``) would register nothing, silently: refuse it at start-up."""
+        ``register_models``) would register nothing, silently: refuse it when its plugin
+        registers."""
         callers = vars(self.pm.hook)
         known = sorted(name for name, caller in callers.items() if caller.has_spec())
         for name, caller in callers.items():
             if caller.has_spec():
                 continue
             for impl in caller.get_hookimpls():
+                if impl.plugin_name != plugin_name:
+                    continue
                 provider = self._providers.get(impl.plugin_name, impl.plugin_name)
                 close = [k for k in known if k.rstrip("s") == name.rstrip("s")]
                 hint = f"; did you mean '{close[0]}'?" if close else "."
                 raise PluginError(f"plugin {provider} implements '{name}', which is not a "
                                   f"ChainSleuth hook{hint} Known hooks: {', '.join(known)}")
 
-    def _build_registry(self) -> Registry:
-        registry = Registry()
-        for kind, hook_name in _REGISTRATION_HOOKS.items():
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                provider = self._providers[impl.plugin_name]
-                factories = _call(impl, provider, hook_name)
-                for name, factory in factories.items():
-                    registry.add(kind, name, factory, provider)
-        return registry
 
-    def _collect_commands(self) -> dict[str, tuple[object, Provider]]:
-        commands: dict[str, tuple[object, Provider]] = {}
-        for impl in self.pm.hook.register_commands.get_hookimpls():
-            provider = self._providers[impl.plugin_name]
-            for name, command in _call(impl, provider, "register_commands").items():
-                if name in commands:
-                    raise PluginError(f"command '{name}' is registered twice: by "
-                                      f"{commands[name][1]} and by {provider}")
-                commands[name] = (command, provider)
-        return commands
+@dataclass(frozen=True)
+class _DeclaredModule:
+    """A plugin module known from its distribution's manifest, not yet (or already) imported."""
+
+    entry_point: EntryPoint
+    provider: Provider
+    names: dict[str, set[str]]
+
+    @property
+    def module(self) -> str:
+        return self.entry_point.value
+
+
+def _manifests() -> dict[tuple[str, str], dict[str, set[str]]]:
+    """(distribution, module) -> kind -> names, from every ``chainsleuth.provides`` entry."""
+    found: dict[tuple[str, str], dict[str, set[str]]] = {}
+    for ep in entry_points(group=MANIFEST_GROUP):
+        dist_name = ep.dist.name if ep.dist is not None else "(unknown distribution)"
+        kind, dot, name = ep.name.partition(".")
+        if not dot or kind not in (*KINDS, "command") or not name:
+            raise PluginError(f"distribution {dist_name}: manifest entry '{ep.name}' in "
+                              f"{MANIFEST_GROUP} must be named <kind>.<name> with kind one of "
+                              f"{', '.join((*KINDS, 'command'))}")
+        found.setdefault((_normalise(dist_name), ep.value), {}).setdefault(kind, set()).add(name)
+    return found
+
+
+def _registration_hook(kind: str) -> str:
+    return "register_commands" if kind == "command" else _REGISTRATION_HOOKS[kind]
 
 
 def _call(impl: pluggy.HookImpl, provider: Provider, hook_name: str) -> dict:

@@ -3,13 +3,18 @@
 The registry is built from the registration hooks (see :mod:`framework.plugin_manager`). It is
 the only place that turns a config node (``{name: rf, n_estimators: 300}``) into an object, so
 that unknown names and unknown parameters fail the same way everywhere.
+
+An entry may be *declared* before its module is imported (a distribution's manifest names its
+plugins): its factory is then loaded the first time something needs it, so listing plugins or
+choosing one never imports the others (torch, XGBoost, numba, ...).
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from framework.errors import ConfigError, PluginError
@@ -35,10 +40,26 @@ class Provider:
 
 @dataclass(frozen=True)
 class Entry:
+    """A plugin's factory, or (for a declared plugin) how to load it when first needed."""
+
     kind: str
     name: str
-    factory: Callable[..., Any]
+    loaded: Callable[..., Any] | None
     provider: Provider
+    load: Callable[[], Callable[..., Any]] | None = field(default=None, compare=False)
+
+    @cached_property
+    def factory(self) -> Callable[..., Any]:
+        """The factory, importing the plugin's module on first use if it was only declared."""
+        if self.loaded is not None:
+            return self.loaded
+        if self.load is None:
+            raise PluginError(f"plugin {self.provider}: {self.kind} '{self.name}' has neither "
+                              f"a factory nor a loader")
+        factory = self.load()
+        if not callable(factory):
+            raise PluginError(f"plugin {self.provider}: {self.kind} '{self.name}' is not callable")
+        return factory
 
     def defaults(self) -> dict[str, Any]:
         """The factory's keyword defaults: its hyper-parameters as a config node."""
@@ -79,18 +100,27 @@ class Registry:
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
 
     def add(self, kind: str, name: str, factory: Callable[..., Any], provider: Provider) -> None:
+        if not callable(factory):
+            raise PluginError(f"plugin {provider}: {kind} '{name}' is not callable")
+        self._add(Entry(kind, name, factory, provider))
+
+    def declare(self, kind: str, name: str, load: Callable[[], Callable[..., Any]],
+                provider: Provider) -> None:
+        """Add a plugin known by name only; ``load`` imports it when its factory is needed."""
+        self._add(Entry(kind, name, None, provider, load))
+
+    def _add(self, entry: Entry) -> None:
+        kind, name, provider = entry.kind, entry.name, entry.provider
         if kind not in self._entries:
             raise PluginError(f"plugin {provider}: unknown plugin kind '{kind}'")
         if not isinstance(name, str) or not name.isidentifier():
             raise PluginError(f"plugin {provider}: {kind} name {name!r} must be an identifier")
-        if not callable(factory):
-            raise PluginError(f"plugin {provider}: {kind} '{name}' is not callable")
         existing = self._entries[kind].get(name)
         if existing is not None:
             raise PluginError(f"{kind} '{name}' is registered twice: by {existing.provider} and by "
                               f"{provider}; uninstall one or restrict plugins with "
                               f"CHAINSLEUTH_PLUGINS")
-        self._entries[kind][name] = Entry(kind, name, factory, provider)
+        self._entries[kind][name] = entry
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._entries[kind])

@@ -15,6 +15,9 @@ bulk-loads ladybug, ``graph sample`` writes a Forest Fire sample as TSV. Dataset
 ``bitcoin_graph`` (:mod:`.dataset`): labelled addresses described from the graph. Everything but
 ``verify`` needs the ``graph`` extra (duckdb; ladybug for ``export-db``). Not yet: the ETL is
 below the 3x benchmark target (see benchmarks/).
+
+The command's work imports the parser (numba) and the ETL when it runs, not when the plugin is
+listed.
 """
 
 from __future__ import annotations
@@ -26,9 +29,6 @@ from typing import Any
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
 from framework.interfaces import Command
-from libraries.bitcoin_wire import coinbase_height
-from plugins.bitcoin_graph.library import framework_errors, require_graph_extra
-from plugins.bitcoin_graph.readers import read_blocks
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +74,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from plugins.bitcoin_graph.library import framework_errors, require_graph_extra
+
     if args.graph_action == "verify":
         return _verify(args)
     require_graph_extra(f"graph {args.graph_action}", ("duckdb", "ladybug")
@@ -134,6 +136,7 @@ def _build_input(args: argparse.Namespace) -> tuple[Any, Any]:
     """Block tables (and Core JSON prevouts) from files or RPC, checked like raw blocks."""
     from libraries.graph_etl.tables import tables_from_json, to_tables
     from plugins.bitcoin_graph.core_json import CoreRpcClient, read_json_blocks
+    from plugins.bitcoin_graph.readers import read_blocks
 
     if args.rpc:
         if not args.heights or ":" not in args.heights:
@@ -157,6 +160,9 @@ def _verify(args: argparse.Namespace) -> int:
     """Check every file and report each bad one, so one corrupt file among many neither hides
     the others' verdicts nor stops the run; the exit status is 1 when any file was rejected.
     The readers raise DataError (naming the file and where) for every malformed input."""
+    from libraries.bitcoin_wire import coinbase_height
+    from plugins.bitcoin_graph.readers import read_blocks
+
     bad = 0
     for path in args.files:
         try:

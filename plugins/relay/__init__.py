@@ -13,6 +13,9 @@ Registers, through the same hooks a third-party package would use:
 Everything reads one event-log table (:mod:`libraries.simulation.relay_events`), whether the
 traffic was simulated (:mod:`libraries.simulation.relay`) or captured (:mod:`.pcap_reader`, whose
 Bitcoin message parsing is :mod:`libraries.bitcoin_wire.p2p`).
+
+The hooks import their modules when called, so that listing plugins or ``chainsleuth --help``
+does not import torch, PyOD and XGBoost (see framework/plugin_manager.py).
 """
 
 from __future__ import annotations
@@ -22,15 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from framework.hookspecs import hookimpl
 from framework.interfaces import Command
 from framework.results import write_atomic
-from plugins.relay.capture_dataset import P2PCaptureDataset
-from plugins.relay.dataset import RelaySimDataset
-from plugins.relay.interception import InterceptionScenario
-from plugins.relay.ntssl import NTSSL, TrafficAnomalyBaseline
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +40,10 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from plugins.relay.dataset import RelaySimDataset
+
     source = RelaySimDataset(nodes=args.nodes, transactions=args.transactions,
                              probes=args.probes, dandelion=args.dandelion, seed=args.seed)
     txs, run = source.simulate()
@@ -61,16 +62,23 @@ def _run(args: argparse.Namespace) -> int:
 
 @hookimpl
 def register_datasets() -> dict[str, Callable[..., Any]]:
+    from plugins.relay.capture_dataset import P2PCaptureDataset
+    from plugins.relay.dataset import RelaySimDataset
+
     return {"relay_sim": RelaySimDataset, "p2p_capture": P2PCaptureDataset}
 
 
 @hookimpl
 def register_scenarios() -> dict[str, Callable[..., Any]]:
+    from plugins.relay.interception import InterceptionScenario
+
     return {"interception": InterceptionScenario}
 
 
 @hookimpl
 def register_models() -> dict[str, Callable[..., Any]]:
+    from plugins.relay.ntssl import NTSSL, TrafficAnomalyBaseline
+
     return {"traffic_anomaly": TrafficAnomalyBaseline, "ntssl": NTSSL}
 
 

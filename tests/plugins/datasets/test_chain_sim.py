@@ -13,7 +13,8 @@ from framework.interfaces import DataContext
 from libraries.bitcoin_wire import encoding
 from libraries.bitcoin_wire import serialize as bf
 from libraries.simulation.chain import CLASSES, SUBSIDY, SimulationConfig
-from plugins.datasets.chain_sim import ChainSimDataset, export, simulate
+from libraries.simulation import simulate
+from plugins.datasets.chain_sim.dataset import ChainSimDataset, export
 
 SMALL = SimulationConfig(days=6, individual_wallet=200, exchange=2, mining_pool=2, gambling=2,
                          darknet_market=2, tumbler=2, ponzi=3, blackmail=5, money_laundering=4,
@@ -113,7 +114,7 @@ def test_default_world_is_realistically_hard():
 
 
 def test_account_ledger_variant_emits_etherscan_style_transfers(tmp_path):
-    from plugins.datasets.chain_sim import simulate_accounts
+    from libraries.simulation import simulate_accounts
 
     transfers, truth = simulate_accounts(SMALL)
     owners = {address for address, *_ in truth}
