@@ -32,3 +32,14 @@ def test_quickstart_experiment_is_a_multirun(tmp_path):
     assert cfg.study == "quickstart"
     assert cfg.hydra.mode.name == "MULTIRUN"
     assert "model" in cfg.hydra.sweeper.params and "seed" in cfg.hydra.sweeper.params
+
+
+@pytest.mark.parametrize("setting, classes", [("ethereum_txs_phishing_crawl", ["normal", "phishing"]),
+                                              ("ethereum_txs_hack_ponzi_crawl", ["hack", "ponzi"])])
+def test_within_crawl_settings_are_ethereum_txs_on_one_crawls_classes(tmp_path, setting, classes):
+    base = make_config(["dataset=ethereum_txs"], tmp_path).dataset
+    cfg = make_config([f"dataset={setting}"], tmp_path).dataset
+    assert cfg.name == "ethereum_txs" and list(cfg.classes) == classes
+    # Everything else (harmonise, counterparties, ...) is the default variant's.
+    assert {k: v for k, v in cfg.items() if k != "classes"} == {
+        k: v for k, v in base.items() if k != "classes"}
