@@ -21,6 +21,7 @@ from framework.errors import ChainSleuthError, ConfigError
 from framework.leaderboard import Leaderboard
 from framework.paths import config_dir
 from framework.plugin_manager import PluginManager, get_plugin_manager
+from framework.redaction import redact_text
 from framework.registry import KINDS
 from framework.runner import JobInfo, run_job
 
@@ -109,7 +110,7 @@ class SweepLeaderboard(Callback):
             print(f"[chainsleuth] no leaderboard: {exc}")
             return
         JobOutcomes.failed = int((board.runs["status"] == "failed").sum())
-        paths = board.write(sweep_dir)
+        paths = board.write(sweep_dir, command=_sweep_command(config))
         print("\n" + board.to_text())
         if (board.runs["origin"] == "synthetic").any():
             print("(origin = synthetic: numbers computed on generated data, not on a real chain)")
@@ -119,6 +120,12 @@ class SweepLeaderboard(Callback):
             print(f"[chainsleuth] {JobOutcomes.failed} job(s) failed; see 'Failed jobs' in "
                   f"{paths['html']}")
         _notify_sweep_finished(config, sweep_dir, board)
+
+
+def _sweep_command(config: DictConfig) -> str:
+    """The sweep's command line as the user typed its overrides, credentials redacted, for the
+    leaderboard page (which a reviewer reads without the terminal)."""
+    return " ".join(["chainsleuth run -m", *map(redact_text, config.hydra.overrides.task)])
 
 
 def _notify_sweep_finished(config: DictConfig, sweep_dir: Path, board: Leaderboard) -> None:

@@ -64,6 +64,9 @@ def test_two_by_two_multirun_writes_four_results_and_a_leaderboard(tmp_path, lau
     board = Leaderboard.from_dirs([sweep])
     assert sorted(board.methods["method"]) == ["dt", "lr"] and set(board.methods["n"]) == {2}
     assert (sweep / "leaderboard.html").is_file() and (sweep / "leaderboard.md").is_file()
+    # The page names the sweep's command (test_redaction plants a secret in one and reads
+    # every file of the sweep).
+    assert "chainsleuth run -m model=lr,dt seed=0,1" in (sweep / "leaderboard.html").read_text()
     assert "macro_f1" in done.stdout
 
 
