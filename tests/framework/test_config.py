@@ -43,3 +43,38 @@ def test_within_crawl_settings_are_ethereum_txs_on_one_crawls_classes(tmp_path, 
     # Everything else (harmonise, counterparties, ...) is the default variant's.
     assert {k: v for k, v in cfg.items() if k != "classes"} == {
         k: v for k, v in base.items() if k != "classes"}
+
+
+def plugin_nodes_are_valid(cfg, registry) -> list[str]:
+    """Every plugin a composed config names exists, and each of its parameters is accepted."""
+    import inspect
+
+    problems = []
+    for kind in KINDS:
+        node = cfg.get(kind)
+        if node is None or node.get("name") is None:
+            continue
+        entry = registry.get(kind, node.name)
+        parameters = inspect.signature(entry.factory).parameters.values()
+        if any(p.kind is p.VAR_KEYWORD for p in parameters):
+            continue
+        problems += [f"{kind} '{node.name}' does not accept '{key}'" for key in node
+                     if key != "name" and not entry.accepts(key)]
+    return problems
+
+
+@pytest.mark.parametrize("group", ["method", "experiment"])
+def test_every_method_and_experiment_file_composes_into_valid_plugin_nodes(manager, tmp_path,
+                                                                           group):
+    from framework.paths import config_dir
+
+    files = sorted((config_dir() / group).glob("*.yaml"))
+    assert files
+    for path in files:
+        cfg = make_config([f"{group}={path.stem}"], tmp_path)
+        assert plugin_nodes_are_valid(cfg, manager.registry) == [], path.name
+
+
+def test_the_plugin_node_check_names_an_unknown_parameter(manager, tmp_path):
+    cfg = make_config(["method=lr", "+model.depht=3"], tmp_path)
+    assert plugin_nodes_are_valid(cfg, manager.registry) == ["model 'lr' does not accept 'depht'"]
