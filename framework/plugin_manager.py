@@ -41,7 +41,9 @@ MANIFEST_GROUP = "chainsleuth.provides"
 RESTRICT_ENV = "CHAINSLEUTH_PLUGINS"
 BUILTIN_DISTRIBUTION = "chainsleuth"
 
-_REGISTRATION_HOOKS = {kind: f"register_{kind}s" for kind in KINDS}
+# The registration hook of each kind (a command is a kind of its own, outside the registry).
+MANIFEST_KINDS = (*KINDS, "command")
+_REGISTRATION_HOOKS = {kind: f"register_{kind}s" for kind in MANIFEST_KINDS}
 
 
 class PluginManager:
@@ -87,20 +89,14 @@ class PluginManager:
         """Import every declared module and check it against its manifest (tests, contracts)."""
         for plugin_name, declared in self._declared.items():
             self._load_module(plugin_name)
-            for kind, names in declared.names.items():
-                hook_name = _registration_hook(kind)
+            for kind, hook_name in _REGISTRATION_HOOKS.items():
+                names = declared.names.get(kind, set())
                 registered = set(self._hook_result(plugin_name, hook_name))
                 if registered != names:
                     raise PluginError(
                         f"plugin {declared.provider}: its manifest ({MANIFEST_GROUP}) declares "
                         f"{kind}s {sorted(names)} for module {declared.module}, whose "
                         f"{hook_name}() returns {sorted(registered)}")
-            for kind, hook_name in _REGISTRATION_HOOKS.items():
-                if kind not in declared.names and self._hook_result(plugin_name, hook_name):
-                    raise PluginError(
-                        f"plugin {declared.provider}: module {declared.module} registers "
-                        f"{kind}s {sorted(self._hook_result(plugin_name, hook_name))} that its "
-                        f"manifest ({MANIFEST_GROUP}) does not declare")
 
     def _discover(self) -> None:
         allowed = _allowed_external()
@@ -126,7 +122,7 @@ class PluginManager:
                 for name in sorted(kind_names):
                     if kind == "command":
                         self._add_command(name, provider, partial(
-                            self._declared_command, plugin_name, name))
+                            self._declared_factory, plugin_name, kind, name))
                     else:
                         self.registry.declare(kind, name, partial(
                             self._declared_factory, plugin_name, kind, name), provider)
@@ -136,8 +132,9 @@ class PluginManager:
         self.pm.register(plugin, name=provider.plugin)
         self._providers[provider.plugin] = provider
         self._check_hook_names(provider.plugin)
-        for kind, hook_name in _REGISTRATION_HOOKS.items():
-            for name, factory in self._hook_result(provider.plugin, hook_name).items():
+        for kind in KINDS:
+            for name, factory in self._hook_result(provider.plugin,
+                                                   _REGISTRATION_HOOKS[kind]).items():
                 self.registry.add(kind, name, factory, provider)
         for name, command in self._hook_result(provider.plugin, "register_commands").items():
             self._add_command(name, provider, lambda command=command: command)
@@ -159,17 +156,14 @@ class PluginManager:
 
     def _declared_factory(self, plugin_name: str, kind: str, name: str) -> Callable[..., Any]:
         self._load_module(plugin_name)
-        factories = self._hook_result(plugin_name, _registration_hook(kind))
+        factories = self._hook_result(plugin_name, _REGISTRATION_HOOKS[kind])
         if name not in factories:
             declared = self._declared[plugin_name]
             raise PluginError(
                 f"plugin {declared.provider}: its manifest ({MANIFEST_GROUP}) declares {kind} "
-                f"'{name}' in module {declared.module}, but its {_registration_hook(kind)}() "
+                f"'{name}' in module {declared.module}, but its {_REGISTRATION_HOOKS[kind]}() "
                 f"returns {sorted(factories) or 'nothing'}")
         return factories[name]
-
-    def _declared_command(self, plugin_name: str, name: str) -> Command:
-        return self._declared_factory(plugin_name, "command", name)
 
     def _hook_result(self, plugin_name: str, hook_name: str) -> dict:
         """What one plugin's registration hook returns (called once, then remembered)."""
@@ -222,16 +216,12 @@ def _manifests() -> dict[tuple[str, str], dict[str, set[str]]]:
     for ep in entry_points(group=MANIFEST_GROUP):
         dist_name = ep.dist.name if ep.dist is not None else "(unknown distribution)"
         kind, dot, name = ep.name.partition(".")
-        if not dot or kind not in (*KINDS, "command") or not name:
+        if not dot or kind not in MANIFEST_KINDS or not name:
             raise PluginError(f"distribution {dist_name}: manifest entry '{ep.name}' in "
                               f"{MANIFEST_GROUP} must be named <kind>.<name> with kind one of "
-                              f"{', '.join((*KINDS, 'command'))}")
+                              f"{', '.join(MANIFEST_KINDS)}")
         found.setdefault((_normalise(dist_name), ep.value), {}).setdefault(kind, set()).add(name)
     return found
-
-
-def _registration_hook(kind: str) -> str:
-    return "register_commands" if kind == "command" else _REGISTRATION_HOOKS[kind]
 
 
 def _call(impl: pluggy.HookImpl, provider: Provider, hook_name: str) -> dict:

@@ -1,7 +1,8 @@
 """``wandb`` logger: one W&B run per job, plus the sweep's leaderboard as a W&B Table.
 
 group = study, else the sweep folder's name, else (a folder named by its start time, the
-default) ``<dataset>-<scenario>``; job_type = scenario, tags = dataset and model. The config is flattened and credential-like keys are redacted before they leave the machine. With
+default) ``<dataset>-<scenario>``; job_type = scenario, tags = dataset and model. The config is
+flattened and credential-like keys are redacted before they leave the machine. With
 ``mode: auto`` the run is online when W&B credentials are configured (``WANDB_API_KEY`` or a
 ``wandb login`` netrc entry) and offline otherwise, in which case the sync command is printed.
 Every run is finished, also when the job fails, so a multirun never collapses into one run.
