@@ -17,27 +17,30 @@ from pathlib import Path
 from framework import __version__
 from framework.errors import ChainSleuthError, ConfigError
 from framework.paths import config_dir
-from framework.plugin_manager import get_plugin_manager
+from framework.plugin_manager import PluginManager
 from framework.registry import KINDS
 from framework.results import is_secret_override
+from framework.session import Session
 
 CORE_COMMANDS = ("run", "plugins", "leaderboard", "report", "study", "audit")
 DEFAULT_EXPERIMENT = "quickstart"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """One command, one :class:`Session`: its plugins, dataset cache and job outcomes."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        session = Session()
         if argv and argv[0] == "run":
-            return run_command(argv[1:])
-        return _dispatch(argv)
+            return run_command(argv[1:], session)
+        return _dispatch(argv, session)
     except ChainSleuthError as exc:
         print(f"chainsleuth: error: {exc}", file=sys.stderr)
         return 2
 
 
-def _dispatch(argv: list[str]) -> int:
-    manager = get_plugin_manager()
+def _dispatch(argv: list[str], session: Session) -> int:
+    manager = session.plugins
     parser = argparse.ArgumentParser(prog="chainsleuth", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"chainsleuth {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -109,16 +112,17 @@ def _dispatch(argv: list[str]) -> int:
         parser.print_help()
         return 0
     if args.command == "plugins":
-        return _list_plugins(as_json=args.json)
+        return _list_plugins(manager, as_json=args.json)
     if args.command == "leaderboard":
         return _leaderboard(args.dirs, args.out, args.metric, args.keep)
     if args.command == "audit":
-        return _audit(args.overrides, args.out)
+        return _audit(args.overrides, args.out, session)
     if args.command == "study":
         from framework.study import run_study
 
         out = args.out or Path("outputs") / "studies" / args.study.parent.name
-        run_study(args.study, args.profile, out, args.jobs, args.overrides, args.resume_from)
+        run_study(args.study, args.profile, out, args.jobs, args.overrides, args.resume_from,
+                  manager)
         return 0
     if args.command == "report":
         from framework.report import write_report
@@ -131,8 +135,7 @@ def _dispatch(argv: list[str]) -> int:
     return manager.command(args.command)[0].run(args)
 
 
-def _list_plugins(as_json: bool) -> int:
-    manager = get_plugin_manager()
+def _list_plugins(manager: PluginManager, as_json: bool) -> int:
     rows = [{"kind": kind, **entry.describe()} for kind in KINDS
             for entry in manager.registry.entries(kind)]
     rows += [{"kind": "command", "name": name, "distribution": provider.distribution,
@@ -166,7 +169,7 @@ def _leaderboard(dirs: list[Path], out: Path | None, metric: str, keep: str | No
     return 0
 
 
-def _audit(overrides: list[str], out: Path | None) -> int:
+def _audit(overrides: list[str], out: Path | None, session: Session) -> int:
     import time
 
     from framework.audit import write_audit
@@ -175,10 +178,10 @@ def _audit(overrides: list[str], out: Path | None) -> int:
 
     if not any(o.startswith("dataset=") for o in overrides):
         raise ConfigError("audit needs dataset=NAME (plus any dataset.* overrides)")
-    check_plugin_overrides(overrides, get_plugin_manager())
-    cfg = compose_config(overrides)
+    check_plugin_overrides(overrides, session.plugins)
+    cfg = compose_config(overrides, session.plugins)
     out = out or Path("outputs") / "audits" / f"{cfg.dataset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
-    paths = write_audit(load_dataset(cfg), out, seed=int(cfg.seed))
+    paths = write_audit(load_dataset(cfg, session), out, seed=int(cfg.seed))
     report = json.loads(paths["json"].read_text())
     for item in report["shortcuts"][:5]:
         print(f"{item['feature']:32s} -> {item['target']:6s} macro-F1 {item['score']:.3f}")
@@ -186,13 +189,13 @@ def _audit(overrides: list[str], out: Path | None) -> int:
     return 0
 
 
-def run_command(args: list[str]) -> int:
-    """Validate plugin names in the overrides, then let Hydra compose and launch."""
-    import hydra
+def run_command(args: list[str], session: Session | None = None) -> int:
+    """Validate plugin names in the overrides, then let Hydra compose and launch; exit status 1
+    when a job failed."""
+    from framework.hydra_app import HydraJob, register_plugin_configs
 
-    from framework.hydra_app import JobOutcomes, register_plugin_configs, task_function
-
-    manager = get_plugin_manager()
+    session = session or Session()
+    manager = session.plugins
     overrides = [a for a in args if "=" in a and not a.startswith("-")]
     if not overrides:
         print(f"[chainsleuth] no overrides given: running the embedded comparison "
@@ -208,19 +211,30 @@ def run_command(args: list[str]) -> int:
                   f"'{key}=${{oc.env:MY_SECRET}}'", file=sys.stderr)
     args = [*args, *_unique_output_dirs(args)]
     register_plugin_configs(manager)
-    JobOutcomes.failed = 0
-    app = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(
-        task_function)
-    saved = sys.argv
-    sys.argv = ["chainsleuth run", *args]
     handlers = _stop_workers_on_signals()
     try:
-        app()
+        with session.current_for():
+            _launch_hydra(args, HydraJob(session))
     finally:
-        sys.argv = saved
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
-    return 1 if JobOutcomes.failed else 0
+    return 1 if session.outcomes.failed else 0
+
+
+def _launch_hydra(args: list[str], job: object) -> None:
+    """What ``@hydra.main`` does, with our arguments instead of the process's ``sys.argv``.
+
+    Hydra's decorator only reads arguments from ``sys.argv``; swapping that process-wide list
+    would leak into anything else reading it (W&B records it). ``_run_hydra`` is the function
+    the decorator calls; hydra-core is pinned below 1.4 for it.
+    """
+    from hydra import version
+    from hydra._internal.utils import _run_hydra, get_args_parser
+
+    version.setbase("1.3")
+    parser = get_args_parser()
+    _run_hydra(args=parser.parse_args(args), args_parser=parser, task_function=job,
+               config_path=str(config_dir()), config_name="config")
 
 
 def _stop_workers_on_signals() -> dict:

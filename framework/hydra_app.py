@@ -20,16 +20,11 @@ from framework import threads
 from framework.errors import ChainSleuthError, ConfigError
 from framework.leaderboard import Leaderboard
 from framework.paths import config_dir
-from framework.plugin_manager import PluginManager, get_plugin_manager
+from framework.plugin_manager import PluginManager
 from framework.redaction import redact_text
 from framework.registry import KINDS
 from framework.runner import JobInfo, run_job
-
-
-class JobOutcomes:
-    """Failed-job count of this process, so the CLI can exit non-zero after a failed run."""
-
-    failed = 0
+from framework.session import Session, current_session, worker_session
 
 
 def register_plugin_configs(manager: PluginManager) -> None:
@@ -44,17 +39,39 @@ def register_plugin_configs(manager: PluginManager) -> None:
                             provider=entry.provider.distribution)
 
 
-def compose_config(overrides: list[str]) -> DictConfig:
-    """The job config a ``chainsleuth run`` with these overrides would get (no Hydra run)."""
+def compose_config(overrides: list[str], manager: PluginManager | None = None) -> DictConfig:
+    """The job config a ``chainsleuth run`` with these overrides would get (no Hydra run),
+    with the plugins of ``manager`` (a fresh manager's when none is given)."""
     from hydra import compose, initialize_config_dir
 
-    register_plugin_configs(get_plugin_manager())
+    register_plugin_configs(manager or PluginManager())
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         return compose(config_name="config", overrides=overrides)
 
 
-def task_function(cfg: DictConfig) -> dict[str, Any] | float:
-    """Run one job; a tuning trial returns its objective (a float) to the Optuna sweeper."""
+class HydraJob:
+    """Hydra's task function: runs one job in its session.
+
+    Pickled by a parallel launcher, it arrives in the worker without the session (sessions hold
+    loaded plugins and datasets and stay in their process) and uses that worker's own session.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __reduce__(self) -> tuple[Any, tuple]:
+        return _job_in_worker, ()
+
+    def __call__(self, cfg: DictConfig) -> dict[str, Any] | float:
+        """Run one job; a tuning trial returns its objective (a float) to the Optuna sweeper."""
+        return _run_hydra_job(cfg, self.session)
+
+
+def _job_in_worker() -> HydraJob:
+    return HydraJob(worker_session())
+
+
+def _run_hydra_job(cfg: DictConfig, session: Session) -> dict[str, Any] | float:
     hydra_cfg = HydraConfig.get()
     multirun = hydra_cfg.mode == RunMode.MULTIRUN
     job = JobInfo(output_dir=Path(hydra_cfg.runtime.output_dir), name=hydra_cfg.job.name,
@@ -62,9 +79,8 @@ def task_function(cfg: DictConfig) -> dict[str, Any] | float:
                   overrides=list(hydra_cfg.overrides.task),
                   sweep_dir=Path(hydra_cfg.sweep.dir) if multirun else None)
     with threads.limited(threads.budget(_parallel_jobs(hydra_cfg.launcher) if multirun else 1)) as budget:
-        record = run_job(cfg, job, threads=budget)
+        record = run_job(cfg, job, session, threads=budget)
     if record["status"] == "failed":
-        JobOutcomes.failed += 1
         error = record["error"]
         print(f"[chainsleuth] job failed ({error['type']}): {error['message']}\n"
               f"  result: {job.output_dir / 'result.json'}")
@@ -109,17 +125,18 @@ class SweepLeaderboard(Callback):
         except ChainSleuthError as exc:
             print(f"[chainsleuth] no leaderboard: {exc}")
             return
-        JobOutcomes.failed = int((board.runs["status"] == "failed").sum())
+        session = current_session()
+        session.outcomes.set_from_statuses(board.runs["status"].tolist())
+        failed = session.outcomes.failed
         paths = board.write(sweep_dir, command=_sweep_command(config))
         print("\n" + board.to_text())
         if (board.runs["origin"] == "synthetic").any():
             print("(origin = synthetic: numbers computed on generated data, not on a real chain)")
         print(f"\n[chainsleuth] leaderboard: {paths['md']} | {paths['html']} | {paths['csv']} | "
               f"per job: {paths['runs']}")
-        if JobOutcomes.failed:
-            print(f"[chainsleuth] {JobOutcomes.failed} job(s) failed; see 'Failed jobs' in "
-                  f"{paths['html']}")
-        _notify_sweep_finished(config, sweep_dir, board)
+        if failed:
+            print(f"[chainsleuth] {failed} job(s) failed; see 'Failed jobs' in {paths['html']}")
+        _notify_sweep_finished(config, sweep_dir, board, session.plugins)
 
 
 def _sweep_command(config: DictConfig) -> str:
@@ -128,8 +145,8 @@ def _sweep_command(config: DictConfig) -> str:
     return " ".join(["chainsleuth run -m", *map(redact_text, config.hydra.overrides.task)])
 
 
-def _notify_sweep_finished(config: DictConfig, sweep_dir: Path, board: Leaderboard) -> None:
-    manager = get_plugin_manager()
+def _notify_sweep_finished(config: DictConfig, sweep_dir: Path, board: Leaderboard,
+                           manager: PluginManager) -> None:
     logger_node = config.get("logger")
     logger = None
     if logger_node is not None and logger_node.get("name") is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 import time
 import traceback
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,7 +24,7 @@ from framework.errors import ChainSleuthError, ConfigError
 from framework.interfaces import DataContext, RunInfo, UnlabeledPool
 from framework.memory import PeakMemorySampler
 from framework.metrics import classification_metrics, slice_metrics
-from framework.plugin_manager import PluginManager, get_plugin_manager
+from framework.plugin_manager import PluginManager
 from framework.preprocessing import Preprocessor
 from framework.provenance import code_version, environment
 from framework.record import Cell, ResultRecord, config_fingerprint
@@ -33,10 +32,8 @@ from framework.references import reference_results
 from framework.results import is_complete, write_result
 from framework.runs import CommittedRuns
 from framework.seeding import seed_everything
+from framework.session import Session
 from framework.task import Task
-
-_DATA_CACHE: OrderedDict[str, AccountData] = OrderedDict()
-_DATA_CACHE_SIZE = 4
 
 
 @dataclass
@@ -67,24 +64,28 @@ def validate_plugin_names(cfg: DictConfig, manager: PluginManager) -> None:
             manager.registry.get(kind, node.name)
 
 
-def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None,
+def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
             threads: int | None = None) -> dict[str, Any]:
     """Run one job and return its result record (also written to ``job.output_dir``).
 
     The job's status is decided and written before any logger hears of it: a logger that
-    raises adds a warning to the record, it never turns a good job into a failed one.
+    raises adds a warning to the record, it never turns a good job into a failed one. Jobs of
+    one ``session`` share its plugins and dataset cache (a fresh session when none is given).
     """
-    manager = manager or get_plugin_manager()
+    session = session or Session()
+    manager = session.plugins
     cfg = apply_tuned_parameters(cfg)
     container = OmegaConf.to_container(cfg, resolve=True)
     if cfg.get("resume") and is_complete(job.output_dir, job.overrides, container):
         print(f"[chainsleuth] resume: {job.output_dir} already has a complete result; skipped")
+        session.outcomes.add("skipped")
         return {"status": "skipped", "output_dir": str(job.output_dir)}
     if cfg.get("resume_from"):
         committed = CommittedRuns.load(Path(cfg.resume_from))
         if committed.holds(job.overrides, container):
             print(f"[chainsleuth] resume-from: {cfg.resume_from} already holds this job "
                   f"({' '.join(job.overrides)}); skipped")
+            session.outcomes.add("skipped")
             return {"status": "skipped", "output_dir": str(job.output_dir),
                     "resumed_from": str(cfg.resume_from)}
 
@@ -102,7 +103,7 @@ def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None,
     try:
         _tell_loggers(record, "on_run_started", manager.hook.on_run_started, run=run)
         with PeakMemorySampler() as memory:
-            body = _execute(cfg, manager, seed)
+            body = _execute(cfg, session, seed)
         if cfg.get("tune") is not None and cfg.tune.get("enabled"):
             record.purpose = "tuning"
         for key, value in body.items():
@@ -133,6 +134,7 @@ def run_job(cfg: DictConfig, job: JobInfo, manager: PluginManager | None = None,
     finally:
         if logger is not None:
             manager.detach(logger)
+    session.outcomes.add(record.status)
     return record.to_dict()
 
 
@@ -203,9 +205,10 @@ def pretraining_rows(unlabeled: np.ndarray, settings: Any, seed: int) -> np.ndar
     return np.sort(rng.choice(unlabeled, cap, replace=False))
 
 
-def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJob:
+def prepare(cfg: DictConfig, session: Session | None = None) -> PreparedJob:
     """Seed, load, split, represent, preprocess and build the model (unfitted) of a config."""
-    manager = manager or get_plugin_manager()
+    session = session or Session()
+    manager = session.plugins
     validate_plugin_names(cfg, manager)
     registry = manager.registry
     seed = int(cfg.seed)
@@ -213,7 +216,7 @@ def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJo
     seed_everything(seed)
 
     tick = time.perf_counter()
-    data = _load_dataset(cfg, manager, seed)
+    data = _load_dataset(cfg, session, seed)
     timings["load_s"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -272,8 +275,8 @@ def prepare(cfg: DictConfig, manager: PluginManager | None = None) -> PreparedJo
                        pool_info=pool_info)
 
 
-def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, Any]:
-    job = prepare(cfg, manager)
+def _execute(cfg: DictConfig, session: Session, seed: int) -> dict[str, Any]:
+    job = prepare(cfg, session)
     data, task, X, model, timings = job.data, job.task, job.X, job.model, job.timings
     augmentation, representation, pool = job.augmentation, job.representation, job.pool
 
@@ -321,43 +324,41 @@ def _execute(cfg: DictConfig, manager: PluginManager, seed: int) -> dict[str, An
     }
 
 
-def load_dataset(cfg: DictConfig, manager: PluginManager | None = None) -> AccountData:
+def load_dataset(cfg: DictConfig, session: Session | None = None) -> AccountData:
     """The data a job of this config would see (for commands such as ``audit``)."""
-    manager = manager or get_plugin_manager()
-    validate_plugin_names(cfg, manager)
-    return _load_dataset(cfg, manager, int(cfg.seed))
+    session = session or Session()
+    validate_plugin_names(cfg, session.plugins)
+    return _load_dataset(cfg, session, int(cfg.seed))
 
 
-def _load_dataset(cfg: DictConfig, manager: PluginManager, seed: int) -> AccountData:
+def _load_dataset(cfg: DictConfig, session: Session, seed: int) -> AccountData:
     """The job's data: its dataset, or a source/target pair when a target dataset is set."""
-    data = _load_one(cfg, cfg.dataset, manager, seed)
+    data = _load_one(cfg, cfg.dataset, session, seed)
     target = cfg.get("target_dataset")
     if target is not None and target.get("name") is not None:
-        data = pair(data, _load_one(cfg, target, manager, seed))
+        data = pair(data, _load_one(cfg, target, session, seed))
     return data
 
 
-def _load_one(cfg: DictConfig, dataset: DictConfig, manager: PluginManager,
-              seed: int) -> AccountData:
-    """Load (or reuse within this process) a dataset; sweeps over models load it once."""
+def _load_one(cfg: DictConfig, dataset: DictConfig, session: Session, seed: int) -> AccountData:
+    """Load a dataset, or take it from the session's cache: sweeps over models load it once."""
     node = _node(dataset)
     data_dir = cfg.paths.get("data_dir")
-    seeded = manager.registry.get("dataset", node["name"]).accepts("seed")
+    registry = session.registry
+    seeded = registry.get("dataset", node["name"]).accepts("seed")
     key = repr((sorted(node.items()), data_dir, seed if seeded else None))
-    if key in _DATA_CACHE:
-        _DATA_CACHE.move_to_end(key)
-        return _DATA_CACHE[key]
-    source = manager.registry.create("dataset", node, seed=seed)
-    context = DataContext(data_dir=Path(data_dir).expanduser() if data_dir else None,
-                          cache_dir=Path(cfg.paths.cache_dir).expanduser(), seed=seed)
-    data = source.load(context)
-    if not isinstance(data, AccountData):
-        raise ConfigError(f"dataset '{node['name']}' returned {type(data).__name__}, "
-                          f"expected framework.data.AccountData")
-    _DATA_CACHE[key] = data
-    while len(_DATA_CACHE) > _DATA_CACHE_SIZE:
-        _DATA_CACHE.popitem(last=False)
-    return data
+
+    def load() -> AccountData:
+        source = registry.create("dataset", node, seed=seed)
+        context = DataContext(data_dir=Path(data_dir).expanduser() if data_dir else None,
+                              cache_dir=Path(cfg.paths.cache_dir).expanduser(), seed=seed)
+        data = source.load(context)
+        if not isinstance(data, AccountData):
+            raise ConfigError(f"dataset '{node['name']}' returned {type(data).__name__}, "
+                              f"expected framework.data.AccountData")
+        return data
+
+    return session.datasets.get(key, load)
 
 
 def _rows_if_asked(method: Any, rows: np.ndarray) -> dict[str, np.ndarray]:

@@ -28,6 +28,7 @@ import yaml
 
 from framework.errors import ConfigError, DataError
 from framework.leaderboard import Leaderboard
+from framework.plugin_manager import PluginManager
 from framework.report import write_report
 from framework.results import write_atomic
 from framework.runs import RUNS_FILE, CommittedRuns
@@ -71,7 +72,8 @@ def profiles(study_file: Path) -> dict[str, Profile]:
 
 
 def run_study(study_file: Path, profile: str, out: Path, jobs: int,
-              extra: list[str], resume_from: Path | None = None) -> Path:
+              extra: list[str], resume_from: Path | None = None,
+              manager: PluginManager | None = None) -> Path:
     study_file = Path(study_file)
     name = study_file.parent.name
     available = profiles(study_file)
@@ -80,7 +82,7 @@ def run_study(study_file: Path, profile: str, out: Path, jobs: int,
     if resume_from is not None:
         resume_from = Path(resume_from).resolve()
         check_resume_file(CommittedRuns.load(resume_from), name,
-                          available[profile].sweeps[0], extra)
+                          available[profile].sweeps[0], extra, manager)
         extra = [*extra, f"resume_from={resume_from}"]
     launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"] if jobs > 1 else []
     env = {**os.environ}
@@ -90,7 +92,8 @@ def run_study(study_file: Path, profile: str, out: Path, jobs: int,
     started = time.perf_counter()
     sweeps = [(str(i), overrides) for i, overrides in enumerate(chosen.sweeps)]
     if chosen.tune is not None:
-        sweeps = _tuned_sweeps(chosen, out / profile / "tuning", name, extra, launcher, env, jobs)
+        sweeps = _tuned_sweeps(chosen, out / profile / "tuning", name, extra, launcher, env, jobs,
+                               manager)
     sweep_dirs, failed = [], 0
     for index, (folder, overrides) in enumerate(sweeps):
         sweep_dir = out / profile / folder
@@ -129,7 +132,7 @@ def run_study(study_file: Path, profile: str, out: Path, jobs: int,
 
 
 def check_resume_file(committed: CommittedRuns, study: str, first_sweep: list[str],
-                      extra: list[str]) -> None:
+                      extra: list[str], manager: PluginManager | None = None) -> None:
     """Refuse a ``--resume-from`` file of another study, or one made with another config of
     this study's first job (then every job would silently rerun and the file's rows, computed
     under other settings, would be merged with the new ones)."""
@@ -141,7 +144,7 @@ def check_resume_file(committed: CommittedRuns, study: str, first_sweep: list[st
     from framework.hydra_app import compose_config
     from omegaconf import OmegaConf
 
-    config = OmegaConf.to_container(compose_config(overrides), resolve=True)
+    config = OmegaConf.to_container(compose_config(overrides, manager), resolve=True)
     if committed.match(overrides, config) == "other-config":
         raise DataError(f"{committed.path}: its row for {' '.join(sorted(overrides))} was made "
                         f"with another configuration (config fingerprint differs: a default or "
@@ -150,7 +153,8 @@ def check_resume_file(committed: CommittedRuns, study: str, first_sweep: list[st
 
 
 def _tuned_sweeps(profile: Profile, tuning_dir: Path, study: str, extra: list[str],
-                  launcher: list[str], env: dict[str, str], jobs: int) -> list[tuple[str, list[str]]]:
+                  launcher: list[str], env: dict[str, str], jobs: int,
+                  manager: PluginManager | None) -> list[tuple[str, list[str]]]:
     """Tune every (setting, method) *per seed* with the same number of trials, then return one
     evaluation sweep per (setting, method) over all seeds, each seed run with its own best
     parameters (``tune.best_by_seed``).
@@ -185,7 +189,7 @@ def _tuned_sweeps(profile: Profile, tuning_dir: Path, study: str, extra: list[st
                 fixed.append(override.input_line)
         for combination in itertools.product(*swept):
             job = [*fixed, *combination]
-            model = compose_config([*job, *extra]).model.name
+            model = compose_config([*job, *extra], manager).model.name
             if not (config_dir() / "search" / f"{model}.yaml").is_file():
                 raise ConfigError(f"model '{model}' has no search space "
                                   f"conf/search/{model}.yaml; a tuned study gives every method "

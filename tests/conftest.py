@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from helpers import DATA_DIR
 
-from framework.plugin_manager import get_plugin_manager
+from framework.plugin_manager import PluginManager
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +18,7 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def manager():
-    return get_plugin_manager()
+    return PluginManager()
 
 
 SMALL_WORLD = dict(nodes=60, transactions=400, target_share=0.05, probes=3, days=4,

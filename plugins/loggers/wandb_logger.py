@@ -90,9 +90,12 @@ class WandbLogger:
         import wandb
 
         directory.mkdir(parents=True, exist_ok=True)
-        # W&B records the command line; a credential typed there must not reach it.
+        # W&B records the command line from sys.argv and takes no other source; only when a
+        # credential was typed there is it hidden, for the duration of wandb.init.
         saved_argv = sys.argv
-        sys.argv = redact(list(sys.argv))
+        redacted = redact(list(sys.argv))
+        if redacted != saved_argv:
+            sys.argv = redacted
         try:
             try:
                 return self._start(wandb, directory, **kwargs)

@@ -12,10 +12,10 @@ from framework.results import SCHEMA_VERSION
 from framework.runner import JobInfo, run_job
 
 
-def run(tmp_path, overrides, name="job"):
+def run(tmp_path, overrides, name="job", session=None):
     sim = [] if any(o.startswith("dataset=") for o in overrides) else TINY_SIM
     cfg = make_config([*sim, *FAST, *overrides], tmp_path)
-    return run_job(cfg, JobInfo(output_dir=tmp_path / name, overrides=overrides))
+    return run_job(cfg, JobInfo(output_dir=tmp_path / name, overrides=overrides), session)
 
 
 def test_result_record_is_complete_and_traceable(tmp_path):
@@ -100,19 +100,20 @@ class RaisingLogger:
 
 
 def test_a_raising_logger_leaves_a_good_job_good(tmp_path, monkeypatch):
-    from framework.plugin_manager import get_plugin_manager
+    from framework.session import Session
 
-    manager = get_plugin_manager()
+    session = Session()
     logger = RaisingLogger()
     monkeypatch.setattr("framework.runner._optional_plugin",
                         lambda cfg, m, kind: logger if kind == "logger" else None)
-    record = run(tmp_path, ["model=lr"])
+    record = run(tmp_path, ["model=lr"], session=session)
     assert record["status"] == "ok"
     on_disk = json.loads((tmp_path / "job" / "result.json").read_text())
     assert on_disk["status"] == "ok" and on_disk["metrics"]["macro_f1"] > 0
     assert any("logger down at finish" in w for w in on_disk["warnings"])
     assert any("logger down at start" in w for w in on_disk["warnings"])
-    assert not manager.pm.is_registered(logger)
+    assert not session.plugins.pm.is_registered(logger)
+    assert session.outcomes.ok == 1 and session.outcomes.failed == 0
 
 
 def test_pretraining_pool_is_one_seeded_sample_for_every_method():

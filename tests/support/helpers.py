@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from framework.hydra_app import register_plugin_configs
 from framework.paths import config_dir
-from framework.plugin_manager import get_plugin_manager
+from framework.plugin_manager import PluginManager
 
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("CHAINSLEUTH_DATA_DIR", REPO.parent / "shared" / "data")).resolve()
@@ -28,7 +28,7 @@ FAST = ["trainer.max_epochs=3", "trainer.enable_progress_bar=false"]
 
 
 def make_config(overrides: list[str], tmp_path: Path, with_hydra: bool = False) -> DictConfig:
-    register_plugin_configs(get_plugin_manager())
+    register_plugin_configs(PluginManager())
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         return compose(config_name="config", return_hydra_config=with_hydra, overrides=[
             f"paths.cache_dir={tmp_path / 'cache'}", f"paths.data_dir={DATA_DIR}", *overrides])
