@@ -1,8 +1,9 @@
 """``chainsleuth``: run experiments, list plugins, aggregate leaderboards, plus plugin commands.
 
-``chainsleuth run [overrides]`` hands the overrides to Hydra (``-m`` for sweeps). With no
-``key=value`` override at all it runs the embedded quickstart comparison
-(``experiment=quickstart``), so the first command a new user types does something complete.
+``chainsleuth run [overrides]`` hands the overrides to Hydra (``-m`` for sweeps). With no job
+override at all (``hydra.*`` settings such as output folders do not count) it runs the embedded
+quickstart comparison and says so, so the first command a new user types does something
+complete; ``chainsleuth quickstart [overrides]`` runs that comparison with overrides.
 """
 
 from __future__ import annotations
@@ -22,8 +23,36 @@ from framework.registry import KINDS
 from framework.results import is_secret_override
 from framework.session import Session
 
-CORE_COMMANDS = ("run", "plugins", "leaderboard", "report", "study", "audit")
+CORE_COMMANDS = ("run", "quickstart", "plugins", "leaderboard", "report", "study", "audit")
 DEFAULT_EXPERIMENT = "quickstart"
+
+
+RUN_HELP = """usage: chainsleuth run [-m] [KEY=VALUE ...] [Hydra flags]
+
+Run one job (a dataset, a scenario, a model, a seed) or, with -m and comma-separated values,
+a sweep over their Cartesian product. Each job writes result.json; a sweep also writes its
+leaderboard. Exit status 1 when a job failed.
+
+  chainsleuth run model=rf seed=1                     one job -> outputs/runs/<time>/
+  chainsleuth run dataset=ethereum_fraud model=xgboost   real data (CHAINSLEUTH_DATA_DIR)
+  chainsleuth run -m model=lr,rf seed=0,1,2           a sweep -> outputs/multiruns/<time>/
+  chainsleuth run -m model=lr,rf hydra/launcher=joblib hydra.launcher.n_jobs=2
+
+With no job override (hydra.* settings alone do not count) it runs the quickstart; see
+'chainsleuth quickstart --help'. 'chainsleuth plugins' lists every dataset, scenario and
+model; 'chainsleuth run --cfg job model=rf' prints a job's config without running it;
+'chainsleuth run --hydra-help' shows Hydra's own flags."""
+
+QUICKSTART_HELP = f"""usage: chainsleuth quickstart [KEY=VALUE ...]
+
+The embedded comparison (experiment={DEFAULT_EXPERIMENT}): lr, rf, xgboost and mlp x seeds 0, 1, 2
+on the synthetic chain simulator (no download), standard split, then the leaderboard. What
+'chainsleuth run' and 'make run' do without overrides. Overrides change the grid's settings
+and keep the grid:
+
+  chainsleuth quickstart hydra.sweep.dir=outputs/first     the 12 jobs, in that folder
+  chainsleuth quickstart hydra/launcher=joblib hydra.launcher.n_jobs=2
+  chainsleuth quickstart dataset.days=20 seed=0,1,2,3,4    a bigger world, five seeds"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,7 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         session = Session()
         if argv and argv[0] == "run":
+            if {"-h", "--help"} & set(argv[1:]):
+                print(RUN_HELP)
+                return 0
             return run_command(argv[1:], session)
+        if argv and argv[0] == "quickstart":
+            if {"-h", "--help"} & set(argv[1:]):
+                print(QUICKSTART_HELP)
+                return 0
+            return run_command([*argv[1:], f"experiment={DEFAULT_EXPERIMENT}"], session)
         return _dispatch(argv, session)
     except ChainSleuthError as exc:
         print(f"chainsleuth: error: {exc}", file=sys.stderr)
@@ -44,8 +81,10 @@ def _dispatch(argv: list[str], session: Session) -> int:
     parser = argparse.ArgumentParser(prog="chainsleuth", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"chainsleuth {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="run one job or a sweep (-m); Hydra overrides follow",
-                   add_help=False)
+    sub.add_parser("run", help="run one job or a sweep (-m); Hydra overrides follow "
+                              "(none: the quickstart)", add_help=False)
+    sub.add_parser("quickstart", help="the embedded comparison (4 models x 3 seeds on "
+                                      "synthetic data), with any overrides", add_help=False)
 
     plugins = sub.add_parser("plugins", help="list installed plugins: kind, name, distribution")
     plugins.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -197,9 +236,9 @@ def run_command(args: list[str], session: Session | None = None) -> int:
     session = session or Session()
     manager = session.plugins
     overrides = [a for a in args if "=" in a and not a.startswith("-")]
-    if not overrides:
-        print(f"[chainsleuth] no overrides given: running the embedded comparison "
-              f"(experiment={DEFAULT_EXPERIMENT}); see README for single runs")
+    if not [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]:
+        print(f"[chainsleuth] no job overrides: running the quickstart (chainsleuth quickstart: "
+              f"4 models x 3 seeds on synthetic chain_sim); 'chainsleuth run --help' for one job")
         args = [*args, f"experiment={DEFAULT_EXPERIMENT}"]
     check_plugin_overrides(overrides, manager)
     for override in overrides:

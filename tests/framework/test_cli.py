@@ -199,3 +199,41 @@ def test_sigterm_stops_the_workers_of_a_parallel_sweep(tmp_path):
     assert "stopped by signal" in stderr
     gone, alive = psutil.wait_procs(workers, timeout=10)
     assert alive == []
+
+
+def test_run_help_describes_run_and_runs_nothing(capsys, monkeypatch):
+    from framework import cli
+
+    monkeypatch.setattr(cli, "_launch_hydra", lambda args, job: pytest.fail("launched"))
+    assert cli.main(["run", "--help"]) == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: chainsleuth run") and "quickstart --help" in shown
+    assert cli.main(["quickstart", "--help"]) == 0
+    assert "lr, rf, xgboost and mlp" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, quickstart", [
+    (["run"], True),
+    (["run", "hydra.sweep.dir=somewhere", "hydra/launcher=joblib"], True),  # settings only
+    (["run", "model=lr"], False),
+    (["run", "-m", "seed=0,1"], False),
+    (["quickstart", "seed=0,1,2,3,4", "hydra.sweep.dir=somewhere"], True),
+])
+def test_only_job_overrides_turn_the_quickstart_into_a_single_run(argv, quickstart, capsys,
+                                                                   monkeypatch):
+    from framework import cli
+
+    launched = []
+    monkeypatch.setattr(cli, "_launch_hydra", lambda args, job: launched.append(args))
+    assert cli.main(argv) == 0
+    assert ("experiment=quickstart" in launched[0]) is quickstart
+    said = "running the quickstart" in capsys.readouterr().out
+    assert said is (quickstart and argv[0] == "run")
+
+
+def test_quickstart_with_overrides_keeps_its_grid(tmp_path):
+    done = run_cli(["quickstart", "model=lr,rf", "seed=0", f"hydra.sweep.dir={tmp_path / 's'}",
+                    *SWEEP], tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    models = sorted(json.loads(r.read_text())["model"]["name"] for r in results(tmp_path / "s"))
+    assert models == ["lr", "rf"]
