@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from framework.hookspecs import hookimpl
 from plugins.models.lightning_training import (LogitsClassifier, encode_labels, fit_classifier,
-                                               make_trainer)
+                                               train)
 
 
 class FeatureTransformer(nn.Module):
@@ -89,13 +89,14 @@ class BERTModel(LogitsClassifier):
             generator = torch.Generator().manual_seed(self.seed)
             loader = DataLoader(TensorDataset(torch.as_tensor(pool, dtype=torch.float32)),
                                 batch_size=self.batch_size, shuffle=True, generator=generator)
-            make_trainer(self.trainer, self.pretrain_epochs, []).fit(
-                MaskedFeatureModule(network, self.mask_p, self.lr), loader)
+            train(MaskedFeatureModule(network, self.mask_p, self.lr), loader,
+                  trainer_cfg=self.trainer, max_epochs=self.pretrain_epochs,
+                  desc="bert masked-feature pre-training")
         self.module_ = fit_classifier(ClsClassifier(network.cpu(), self.dim, len(self.classes_)),
                                       X, encoded, val, trainer_cfg=self.trainer, lr=self.lr,
                                       weight_decay=1e-5, batch_size=self.batch_size,
                                       max_epochs=self.max_epochs, patience=self.patience,
-                                      seed=self.seed)
+                                      seed=self.seed, desc="bert fine-tuning")
         return self
 
 

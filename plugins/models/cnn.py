@@ -39,7 +39,7 @@ class CNNModel(LogitsClassifier):
         self.module_ = fit_classifier(network, X, encoded, val, trainer_cfg=self.trainer,
                                       lr=self.lr, weight_decay=1e-5, batch_size=self.batch_size,
                                       max_epochs=self.max_epochs, patience=self.patience,
-                                      seed=self.seed)
+                                      seed=self.seed, desc="cnn training")
         return self
 
 

@@ -25,7 +25,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from plugins.models.lightning_training import make_trainer
+from framework.progress import progress
+from plugins.models.lightning_training import train
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -100,7 +101,8 @@ def precompute_views(X: np.ndarray, augment: Callable[[np.ndarray, np.random.Gen
     """``n_views`` augmented copies of ``X``; Gaussian noise when no augmentation is given."""
     positions = np.arange(len(X))
     views = []
-    for _ in range(n_views):
+    # Transaction-level augmentations recompute every account's attributes: minutes per view.
+    for _ in progress(range(n_views), total=n_views, desc="augmented views", unit="view"):
         view = augment(positions, rng) if augment is not None else (
             X + rng.normal(0.0, noise, size=X.shape))
         views.append(np.asarray(view, dtype=np.float32))
@@ -109,13 +111,14 @@ def precompute_views(X: np.ndarray, augment: Callable[[np.ndarray, np.random.Gen
 
 def pretrain(encoder: nn.Module, encoder_dim: int, views: np.ndarray, *, projection_dim: int,
              temperature: float, lr: float, batch_size: int, epochs: int,
-             trainer_cfg: dict[str, Any] | None, seed: int) -> ContrastiveModule:
+             trainer_cfg: dict[str, Any] | None, seed: int,
+             desc: str = "contrastive pre-training") -> ContrastiveModule:
     module = ContrastiveModule(encoder, encoder_dim, projection_dim, temperature, lr)
     pairs = ViewPairs(views, seed)
     generator = torch.Generator().manual_seed(seed)
     loader = DataLoader(pairs, batch_size=min(batch_size, len(pairs)), shuffle=True,
                         drop_last=len(pairs) > batch_size, generator=generator)
-    make_trainer(trainer_cfg, epochs, []).fit(module, loader)
+    train(module, loader, trainer_cfg=trainer_cfg, max_epochs=epochs, desc=desc)
     return module
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import argparse
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from framework.errors import ConfigError
 from framework.hookspecs import hookimpl
 from framework.interfaces import Command
+from framework.progress import progress
 from framework.results import atomic_output
 
 
@@ -67,27 +69,47 @@ def _run(args: argparse.Namespace) -> int:
     from plugins.models.contrastive import embed
 
     cfg = compose_config(["model=shadoweyes", *args.overrides])
-    job = prepare(cfg)
-    if job.encoder is None or not callable(getattr(job.model, "embed", None)):
-        raise ConfigError(f"model '{cfg.model.name}' has no encoder embeddings to plot; use "
-                          f"model=shadoweyes or model=ficl")
-    task, X, seed = job.task, job.X, int(cfg.seed)
-    rows = task.test
-    if len(rows) > args.max_points:
-        rows = np.sort(np.random.default_rng(seed).choice(rows, args.max_points, replace=False))
-    torch.manual_seed(seed)
-    before = embed(job.encoder.build(X.shape[1]), X[rows])
-    validation = (X[task.validation], task.y[task.validation]) if len(task.validation) else None
-    job.model.fit(X[task.train], task.y[task.train], validation=validation, unlabeled=job.pool)
-    after = job.model.embed(X[rows])
+    # Six steps of very unequal length; the model's own bars give the ETA of the long ones.
+    with progress(total=6, desc="embeddings", unit="step") as steps:
+        steps.set_postfix_str("building the job (data, representation)")
+        job = prepare(cfg)
+        if job.encoder is None or not callable(getattr(job.model, "embed", None)):
+            raise ConfigError(f"model '{cfg.model.name}' has no encoder embeddings to plot; "
+                              f"use model=shadoweyes or model=ficl")
+        task, X, seed = job.task, job.X, int(cfg.seed)
+        rows = task.test
+        if len(rows) > args.max_points:
+            rows = np.sort(np.random.default_rng(seed).choice(rows, args.max_points,
+                                                              replace=False))
+        _advance(steps, "embedding with the random encoder")
+        torch.manual_seed(seed)
+        before = embed(job.encoder.build(X.shape[1]), X[rows])
+        _advance(steps, "pre-training and fine-tuning")
+        validation = ((X[task.validation], task.y[task.validation]) if len(task.validation)
+                      else None)
+        job.model.fit(X[task.train], task.y[task.train], validation=validation,
+                      unlabeled=job.pool)
+        _advance(steps, "embedding with the trained encoder")
+        after = job.model.embed(X[rows])
+        _advance(steps, "t-SNE of the random encoder's embeddings")
+        before_map = _tsne(before, seed)
+        _advance(steps, "t-SNE of the trained encoder's embeddings")
+        after_map = _tsne(after, seed)
+        _advance(steps, "drawing")
     origin = job.data.provenance.origin
     title = (f"{cfg.model.name} on {job.data.name} ({origin}), {len(rows)} test rows, "
              f"augmentation={cfg.augmentation.name}, seed {seed}")
-    png = draw(_tsne(before, seed), _tsne(after, seed), task.y[rows], task.class_names, title)
+    png = draw(before_map, after_map, task.y[rows], task.class_names, title)
     with atomic_output(args.out) as tmp:
         tmp.write_bytes(png)
     print(f"wrote {args.out} ({title})")
     return 0
+
+
+def _advance(steps: Any, next_step: str) -> None:
+    """Count the finished step and name the one that starts (shown beside the bar)."""
+    steps.set_postfix_str(next_step, refresh=False)
+    steps.update(1)
 
 
 @hookimpl

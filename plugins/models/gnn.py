@@ -48,6 +48,7 @@ import numpy as np
 from framework.data import AccountData
 from framework.errors import ConfigError
 from framework.hookspecs import hookimpl
+from framework.progress import allowed_by, progress
 
 TRANSDUCTIVE = ("transductive: every node and edge of the interaction graph (test rows and "
                 "unlabelled counterparties included) is used in message passing while "
@@ -244,29 +245,34 @@ class _GNNClassifier:
         epochs = min(self.max_epochs, cap) if cap else self.max_epochs
         best, best_state, waited, self.epochs_run_, self.best_epoch_ = (
             (-1.0, np.inf), None, 0, 0, None)
-        for epoch in range(epochs):
-            self.network_.train()
-            optimiser.zero_grad()
-            F.cross_entropy(self._logits(x, fit_field), target[fit_at]).backward()
-            optimiser.step()
-            self.epochs_run_ = epoch + 1
-            if not len(stop_at):
-                continue
-            self.network_.eval()
-            with torch.no_grad():
-                logits = self._logits(x, stop_field)
-                loss = float(F.cross_entropy(logits, target[stop_at]))
-                accuracy = float((logits.argmax(dim=1) == target[stop_at]).float().mean())
-            # Accuracy first, loss to break ties: on a few dozen rows the loss is ruled by the
-            # few rows the model gets confidently wrong and can rise while accuracy improves
-            # (it once kept an epoch-1 model).
-            if accuracy > best[0] or (accuracy == best[0] and loss < best[1]):
-                best, best_state, waited, self.best_epoch_ = (accuracy, loss), copy.deepcopy(
-                    self.network_.state_dict()), 0, epoch + 1
-            else:
-                waited += 1
-                if waited >= self.patience:
-                    break
+        with progress(total=epochs, desc=f"{self.architecture} training", unit="epoch",
+                      allowed=allowed_by(self.trainer)) as bar:
+            for epoch in range(epochs):
+                self.network_.train()
+                optimiser.zero_grad()
+                F.cross_entropy(self._logits(x, fit_field), target[fit_at]).backward()
+                optimiser.step()
+                self.epochs_run_ = epoch + 1
+                bar.update(1)
+                if not len(stop_at):
+                    continue
+                self.network_.eval()
+                with torch.no_grad():
+                    logits = self._logits(x, stop_field)
+                    loss = float(F.cross_entropy(logits, target[stop_at]))
+                    accuracy = float((logits.argmax(dim=1) == target[stop_at]).float().mean())
+                bar.set_postfix(val_loss=f"{loss:.4f}", val_accuracy=f"{accuracy:.4f}",
+                                refresh=False)
+                # Accuracy first, loss to break ties: on a few dozen rows the loss is ruled by the
+                # few rows the model gets confidently wrong and can rise while accuracy improves
+                # (it once kept an epoch-1 model).
+                if accuracy > best[0] or (accuracy == best[0] and loss < best[1]):
+                    best, best_state, waited, self.best_epoch_ = (accuracy, loss), copy.deepcopy(
+                        self.network_.state_dict()), 0, epoch + 1
+                else:
+                    waited += 1
+                    if waited >= self.patience:
+                        break
         if best_state is not None:
             self.network_.load_state_dict(best_state)
         self.network_.eval()

@@ -4,29 +4,38 @@ Every neural baseline trains the same way so that differences in a leaderboard c
 architecture, not from the loop: Adam, cross-entropy, early stopping on validation loss (a
 stratified tenth of the training rows when the scenario gives no validation split), best
 weights restored, accelerator from the ``trainer`` config group.
+
+Lightning's chatter (accelerator banners, "does not have many workers" on in-memory tensors)
+is silenced only while :func:`train` runs: importing a plugin changes no process-wide logging
+level or warning filter. Progress is one bar per fit over its epochs (:class:`EpochProgress`),
+on the policy of :mod:`framework.progress`.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-import sys
 import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
-import copy
 
 from lightning.pytorch.callbacks import Callback, EarlyStopping
 from sklearn.model_selection import train_test_split
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-for _name in ("lightning.pytorch", "lightning.fabric", "lightning"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
-warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-warnings.filterwarnings("ignore", message=".*The number of training batches.*")
+from framework.progress import allowed_by, progress
+
+LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
+# Warnings that say nothing to a researcher: expected for small in-memory tabular data, or
+# Lightning 2.6 calling a torch API that torch 2.13 deprecates (once per fit).
+EXPECTED_WARNINGS = (".*does not have many workers.*", ".*The number of training batches.*",
+                     r".*isinstance\(treespec, LeafSpec\).*")
 
 
 class ClassifierModule(L.LightningModule):
@@ -72,19 +81,67 @@ class BestWeights(Callback):
             self.state = copy.deepcopy(module.state_dict())
 
 
-def make_trainer(trainer_cfg: dict[str, Any] | None, max_epochs: int,
-                 callbacks: list[Callback]) -> L.Trainer:
+class EpochProgress(Callback):
+    """One bar over a fit's epochs with its logged losses: the ETA covers the whole fit (an
+    upper bound under early stopping), where Lightning's own bar restarts every epoch."""
+
+    def __init__(self, desc: str, allowed: bool) -> None:
+        self.desc, self.allowed = desc, allowed
+        self.bar: Any = None
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.bar = progress(total=trainer.max_epochs, desc=self.desc, unit="epoch",
+                            allowed=self.allowed)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.bar.set_postfix({name: f"{float(value):.4f}"
+                              for name, value in trainer.callback_metrics.items()}, refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.bar.close()
+
+    def on_exception(self, trainer: L.Trainer, module: L.LightningModule,
+                     exception: BaseException) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Lightning's INFO banners and its expected warnings, silenced for one training only:
+    logger levels and warning filters are restored afterwards, whatever happens."""
+    loggers = [logging.getLogger(name) for name in LIGHTNING_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    with warnings.catch_warnings():
+        for message in EXPECTED_WARNINGS:
+            warnings.filterwarnings("ignore", message=message)
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
+
+
+def train(module: L.LightningModule, train_loader: DataLoader,
+          val_loader: DataLoader | None = None, *, trainer_cfg: dict[str, Any] | None,
+          max_epochs: int, callbacks: Sequence[Callback] = (), desc: str) -> None:
+    """Fit ``module`` with the ``trainer`` config group's settings (epochs capped by its
+    ``max_epochs``), showing a bar named ``desc`` where progress is shown."""
     cfg = dict(trainer_cfg or {})
     cap = cfg.get("max_epochs")
-    # A progress bar only helps on a terminal; in logs and CI it floods the output.
-    progress = bool(cfg.get("enable_progress_bar", True)) and sys.stderr.isatty()
-    return L.Trainer(
-        max_epochs=min(max_epochs, cap) if cap else max_epochs,
-        accelerator=cfg.get("accelerator", "auto"), devices=cfg.get("devices", 1),
-        deterministic=cfg.get("deterministic", True),
-        enable_progress_bar=progress,
-        enable_model_summary=False, logger=False, callbacks=callbacks,
-        enable_checkpointing=False)
+    bar = EpochProgress(desc, allowed_by(cfg))
+    with quiet_lightning():
+        trainer = L.Trainer(
+            max_epochs=min(max_epochs, cap) if cap else max_epochs,
+            accelerator=cfg.get("accelerator", "auto"), devices=cfg.get("devices", 1),
+            deterministic=cfg.get("deterministic", True),
+            enable_progress_bar=False,  # EpochProgress draws the one bar
+            enable_model_summary=False, logger=False, callbacks=[*callbacks, bar],
+            enable_checkpointing=False)
+        trainer.fit(module, train_loader, val_loader)
 
 
 def loader(X: np.ndarray, y: np.ndarray | None, batch_size: int, shuffle: bool,
@@ -115,15 +172,15 @@ def split_validation(X: np.ndarray, y: np.ndarray,
 def fit_classifier(network: nn.Module, X: np.ndarray, y: np.ndarray,
                    validation: tuple[np.ndarray, np.ndarray] | None, *, trainer_cfg: dict | None,
                    lr: float, weight_decay: float, batch_size: int, max_epochs: int,
-                   patience: int, seed: int) -> ClassifierModule:
+                   patience: int, seed: int, desc: str = "training") -> ClassifierModule:
     """Train ``network`` on (X, y) with early stopping; returns the module with best weights."""
     X_tr, y_tr, X_va, y_va = split_validation(X, y, validation, seed)
     module = ClassifierModule(network, lr=lr, weight_decay=weight_decay)
     best = BestWeights("val_loss")
-    trainer = make_trainer(trainer_cfg, max_epochs,
-                           [EarlyStopping(monitor="val_loss", patience=patience), best])
-    trainer.fit(module, loader(X_tr, y_tr, batch_size, True, seed),
-                loader(X_va, y_va, batch_size, False, seed))
+    train(module, loader(X_tr, y_tr, batch_size, True, seed),
+          loader(X_va, y_va, batch_size, False, seed), trainer_cfg=trainer_cfg,
+          max_epochs=max_epochs, callbacks=[EarlyStopping(monitor="val_loss", patience=patience),
+                                            best], desc=desc)
     if best.state is not None:
         module.load_state_dict(best.state)
     module.eval()

@@ -43,7 +43,7 @@ class MLPModel(LogitsClassifier):
         self.module_ = fit_classifier(network, X, encoded, val, trainer_cfg=self.trainer,
                                       lr=self.lr, weight_decay=self.weight_decay,
                                       batch_size=self.batch_size, max_epochs=self.max_epochs,
-                                      patience=self.patience, seed=self.seed)
+                                      patience=self.patience, seed=self.seed, desc="mlp training")
         return self
 
 

@@ -61,6 +61,11 @@ class ContrastiveClassifier(LogitsClassifier):
         self.finetune_lr, self.finetune_batch_size = finetune_lr, finetune_batch_size
         self.encoder, self.trainer, self.seed = encoder, trainer, seed
 
+    @property
+    def _name(self) -> str:
+        """How progress bars name this model (``shadoweyes``, ``ficl``)."""
+        return type(self).__name__.lower()
+
     def _augment(self, unlabeled):
         return unlabeled.augment if unlabeled is not None else None
 
@@ -82,7 +87,7 @@ class ContrastiveClassifier(LogitsClassifier):
                               projection_dim=self.projection_dim, temperature=self.temperature,
                               lr=self.lr, batch_size=self.batch_size,
                               epochs=self.pretrain_epochs, trainer_cfg=self.trainer,
-                              seed=self.seed)
+                              seed=self.seed, desc=f"{self._name} contrastive pre-training")
             self.info_.update(pretrained=True, pretrain_rows=int(len(pool)),
                               identical_view_pairs=identical_share(views),
                               nt_xent_first=module.epoch_losses[0] if module.epoch_losses else None,
@@ -91,11 +96,12 @@ class ContrastiveClassifier(LogitsClassifier):
             network = FrozenEncoder(module.encoder.cpu())
         self.encoder_module_ = network
         classifier = nn.Sequential(network, nn.Linear(self.encoder.output_dim, len(self.classes_)))
+        stage = "fine-tuning" if self.pretrain else "training"
         self.module_ = fit_classifier(classifier, X, encoded, val, trainer_cfg=self.trainer,
                                       lr=self.finetune_lr if self.pretrain else self.lr,
                                       weight_decay=1e-5, batch_size=self.finetune_batch_size,
                                       max_epochs=self.finetune_epochs, patience=self.patience,
-                                      seed=self.seed)
+                                      seed=self.seed, desc=f"{self._name} {stage}")
         return self
 
     def embed(self, X: np.ndarray) -> np.ndarray:

@@ -43,6 +43,7 @@ from torch_geometric.utils import coalesce, to_undirected
 from framework.data import AccountData, InteractionGraph
 from framework.errors import ConfigError
 from framework.hookspecs import hookimpl
+from framework.progress import progress
 
 GRAPH_CHOICES = ("auto", "interaction", "knn")
 
@@ -212,7 +213,9 @@ class TxGraphRepresentation:
                           + list(self.feature_decoder_.parameters()))
             optimiser = torch.optim.Adam(parameters, lr=self.lr)
             self.history_: list[float] = []
-            for _ in range(self.epochs):
+            bar = progress(range(self.epochs), total=self.epochs,
+                           desc="txgraph graph-autoencoder embedding", unit="epoch")
+            for _ in bar:
                 self.model_.train()
                 optimiser.zero_grad()
                 h = self.model_.encode(x, edges)
@@ -223,6 +226,7 @@ class TxGraphRepresentation:
                 loss.backward()
                 optimiser.step()
                 self.history_.append(float(loss.detach()))
+                bar.set_postfix(loss=f"{self.history_[-1]:.4f}", refresh=False)
         self.fit_edges_ = int(edges.shape[1])
         self.fit_edge_tensor_ = edges
         return self
