@@ -16,7 +16,6 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from framework import threads
 from framework.errors import ChainSleuthError, ConfigError
 from framework.leaderboard import Leaderboard
 from framework.paths import config_dir
@@ -78,8 +77,8 @@ def _run_hydra_job(cfg: DictConfig, session: Session) -> dict[str, Any] | float:
                   num=hydra_cfg.job.num if multirun else None,
                   overrides=list(hydra_cfg.overrides.task),
                   sweep_dir=Path(hydra_cfg.sweep.dir) if multirun else None)
-    with threads.limited(threads.budget(_parallel_jobs(hydra_cfg.launcher) if multirun else 1)) as budget:
-        record = run_job(cfg, job, session, threads=budget)
+    record = run_job(cfg, job, session,
+                     parallel_jobs=_parallel_jobs(hydra_cfg.launcher) if multirun else 1)
     if record["status"] == "failed":
         error = record["error"]
         print(f"[chainsleuth] job failed ({error['type']}): {error['message']}\n"

@@ -22,7 +22,7 @@ from typing import Any
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
 # Config keys that say where files are or how a sweep restarts, not what is computed.
-_NOT_SCIENCE = ("paths", "resume", "resume_from")
+_NOT_SCIENCE = ("paths", "resume", "resume_from", "threads")
 # Overrides that never change which job this is.
 _NON_IDENTITY_OVERRIDES = ("resume", "resume_from")
 

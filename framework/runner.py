@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from framework.data import AccountData
 from framework.domains import pair
+from framework import threads
 from framework.errors import ChainSleuthError, ConfigError
 from framework.interfaces import DataContext, RunInfo, UnlabeledPool
 from framework.memory import PeakMemorySampler
@@ -65,12 +66,14 @@ def validate_plugin_names(cfg: DictConfig, manager: PluginManager) -> None:
 
 
 def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
-            threads: int | None = None) -> dict[str, Any]:
+            parallel_jobs: int = 1) -> dict[str, Any]:
     """Run one job and return its result record (also written to ``job.output_dir``).
 
     The job's status is decided and written before any logger hears of it: a logger that
     raises adds a warning to the record, it never turns a good job into a failed one. Jobs of
     one ``session`` share its plugins and dataset cache (a fresh session when none is given).
+    The job runs with the threads of :func:`framework.threads.for_job` (``parallel_jobs`` jobs
+    share the cores) and records them.
     """
     session = session or Session()
     manager = session.plugins
@@ -96,13 +99,16 @@ def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
                   config=container, dataset=cfg.dataset.name, scenario=cfg.scenario.name,
                   model=cfg.model.name, seed=seed, overrides=list(job.overrides))
     record = _base_record(cfg, container, job, manager, seed)
-    record.environment = {**record.environment, "threads": threads}
     logger = _attach_logger(cfg, manager, record)
     started, cpu_started = time.perf_counter(), time.process_time()
     error: Exception | None = None
     try:
         _tell_loggers(record, "on_run_started", manager.hook.on_run_started, run=run)
-        with PeakMemorySampler() as memory:
+        budget = threads.for_job(cfg.get("threads", 1), parallel_jobs)
+        record.environment = {**record.environment, "threads": budget,
+                              "threads_setting": cfg.get("threads", 1),
+                              "parallel_jobs": parallel_jobs}
+        with threads.limited(budget), PeakMemorySampler() as memory:
             body = _execute(cfg, session, seed)
         if cfg.get("tune") is not None and cfg.tune.get("enabled"):
             record.purpose = "tuning"
