@@ -81,8 +81,9 @@ def _run_hydra_job(cfg: DictConfig, session: Session) -> dict[str, Any] | float:
                      parallel_jobs=_parallel_jobs(hydra_cfg.launcher) if multirun else 1)
     if record["status"] == "failed":
         error = record["error"]
-        print(f"[chainsleuth] job failed ({error['type']}): {error['message']}\n"
-              f"  result: {job.output_dir / 'result.json'}")
+        print(f"[chainsleuth] FAILED {cfg.dataset.name} / {cfg.scenario.name} / "
+              f"{cfg.get('method_name') or cfg.model.name} seed {cfg.seed}: {error['type']}: "
+              f"{error['message']}\n  result: {job.output_dir / 'result.json'}")
     elif record["status"] == "ok":
         metrics = record["metrics"]
         print(f"[chainsleuth] {record['dataset']['name']} ({record['dataset']['provenance']['origin']})"

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from framework.data import AccountData
 from framework.domains import pair
 from framework import threads
-from framework.errors import ChainSleuthError, ConfigError
+from framework.errors import ChainSleuthError, ConfigError, PluginError
 from framework.interfaces import DataContext, RunInfo, UnlabeledPool
 from framework.memory import PeakMemorySampler
 from framework.metrics import classification_metrics, slice_metrics
@@ -401,13 +401,14 @@ def _align_columns(model: Any, proba: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def _check_predictions(model: str, proba: np.ndarray, pred: np.ndarray, n: int, k: int) -> None:
+    """A model that breaks its output contract is a plugin's fault, not the user's config."""
     if proba.shape != (n, k):
-        raise ConfigError(f"model '{model}': predict_proba returned shape {proba.shape}, expected "
+        raise PluginError(f"model '{model}': predict_proba returned shape {proba.shape}, expected "
                           f"({n}, {k}) (one column per task class)")
     if pred.shape != (n,):
-        raise ConfigError(f"model '{model}': predict returned shape {pred.shape}, expected ({n},)")
+        raise PluginError(f"model '{model}': predict returned shape {pred.shape}, expected ({n},)")
     if not np.isfinite(proba).all():
-        raise ConfigError(f"model '{model}': predict_proba returned non-finite values")
+        raise PluginError(f"model '{model}': predict_proba returned non-finite values")
 
 
 def _optional_plugin(cfg: DictConfig, manager: PluginManager, kind: str) -> Any:

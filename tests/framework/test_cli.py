@@ -267,3 +267,11 @@ def test_quickstart_with_overrides_keeps_its_grid(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     models = sorted(json.loads(r.read_text())["model"]["name"] for r in results(tmp_path / "s"))
     assert models == ["lr", "rf"]
+
+
+def test_a_failed_jobs_line_names_its_cell_seed_and_error_class(tmp_path):
+    done = run_cli(["run", "dataset=ethereum_fraud", "model=lr", "seed=3",
+                    f"dataset.path={tmp_path / 'missing.csv'}"], tmp_path)
+    assert done.returncode == 1
+    assert "FAILED ethereum_fraud / standard / lr seed 3: DataError: " in done.stdout
+    assert "missing.csv" in done.stdout

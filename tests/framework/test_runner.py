@@ -142,3 +142,36 @@ def test_shadoweyes_records_its_pretraining_pool_and_view_overlap(tmp_path):
     assert details["pretrain_rows"] == 30
     # amount_split at p = 1 changes every account with a transaction: no identical pair
     assert details["identical_view_pairs"] == 0.0
+
+
+class WrongShapeModel:
+    """Returns one probability column too few: the plugin's fault, not the config's."""
+
+    def fit(self, X, y, validation=None, unlabeled=None):
+        self.k = len(np.unique(y))
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X), dtype=int)
+
+    def predict_proba(self, X):
+        return np.full((len(X), self.k - 1), 1.0)
+
+
+class WrongShapePlugin:
+    @hookimpl
+    def register_models(self):
+        return {"wrong_shape": WrongShapeModel}
+
+
+def test_a_model_breaking_its_output_contract_is_a_plugin_error(tmp_path):
+    from framework.hydra_app import register_plugin_configs
+    from framework.plugin_manager import PluginManager
+    from framework.session import Session
+
+    session = Session(plugins=PluginManager(extra_plugins=[("wrong-shape", WrongShapePlugin())]))
+    register_plugin_configs(session.plugins)  # model=wrong_shape becomes selectable
+    cfg = make_config([*TINY_SIM, *FAST, "model=wrong_shape"], tmp_path)
+    record = run_job(cfg, JobInfo(output_dir=tmp_path / "job"), session)
+    assert record["status"] == "failed" and record["error"]["type"] == "PluginError"
+    assert "model 'wrong_shape': predict_proba returned shape" in record["error"]["message"]
