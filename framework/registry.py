@@ -11,10 +11,12 @@ choosing one never imports the others (torch, XGBoost, numba, ...).
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from framework.errors import ConfigError, PluginError
@@ -82,6 +84,25 @@ class Entry:
     def describe(self) -> dict[str, str]:
         return {"name": self.name, "distribution": self.provider.distribution,
                 "version": self.provider.version, "plugin": self.provider.plugin}
+
+    def source_sha256(self) -> str:
+        """SHA-256 over the Python files of the package that defines the factory.
+
+        The package, not the one module: a plugin's code usually spans its folder (a model and
+        its training loop), and a result reused after any of it changed would be stale. So
+        editing one built-in model makes resume rerun the others of ``plugins/models`` too:
+        the safe side. ``"unknown"`` when the factory has no source file.
+        """
+        try:
+            source = inspect.getsourcefile(inspect.unwrap(self.factory))
+        except TypeError:
+            source = None
+        if source is None:
+            return "unknown"
+        digest = hashlib.sha256()
+        for path in sorted(Path(source).parent.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()
 
 
 def _parameters(factory: Callable[..., Any]) -> list[inspect.Parameter]:

@@ -72,10 +72,13 @@ def find_results(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def is_complete(output_dir: Path, overrides: list[str],
-                config: dict[str, Any] | None = None) -> bool:
+                config: dict[str, Any] | None = None,
+                plugins: dict[str, dict[str, str]] | None = None) -> bool:
     """True when ``output_dir`` holds a successful result of the very same job (for resume):
     same overrides and, when ``config`` is given, the same resolved config (a changed default
-    in a YAML file makes the old result stale)."""
+    in a YAML file makes the old result stale); when ``plugins`` is given (kind -> the record's
+    plugin entry), each plugin's distribution version and source hash must match too (a
+    plugin whose code changed since makes the old result stale)."""
     path = Path(output_dir) / RESULT_FILE
     if not path.is_file():
         return False
@@ -86,6 +89,12 @@ def is_complete(output_dir: Path, overrides: list[str],
     recorded = identity_overrides(record["job"].get("overrides", []))
     if record["status"] != "ok" or recorded != identity_overrides(overrides):
         return False
+    recorded_plugins = record.get("plugins") or {}
+    for kind, current in (plugins or {}).items():
+        before = recorded_plugins.get(kind) or {}
+        if any(before.get(key) != current.get(key)
+               for key in ("name", "distribution", "version", "source_sha256")):
+            return False
     if config is None:
         return True
     theirs = record.get("config_hash") or config_fingerprint(record["config"])

@@ -79,7 +79,8 @@ def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
     manager = session.plugins
     cfg = apply_tuned_parameters(cfg)
     container = OmegaConf.to_container(cfg, resolve=True)
-    if cfg.get("resume") and is_complete(job.output_dir, job.overrides, container):
+    if cfg.get("resume") and is_complete(job.output_dir, job.overrides, container,
+                                         _plugin_identities(cfg, manager)):
         print(f"[chainsleuth] resume: {job.output_dir} already has a complete result; skipped")
         session.outcomes.add("skipped")
         return {"status": "skipped", "output_dir": str(job.output_dir)}
@@ -432,14 +433,21 @@ def _attach_logger(cfg: DictConfig, manager: PluginManager, record: ResultRecord
     return logger
 
 
-def _base_record(cfg: DictConfig, container: dict[str, Any], job: JobInfo,
-                 manager: PluginManager, seed: int) -> ResultRecord:
+def _plugin_identities(cfg: DictConfig, manager: PluginManager) -> dict[str, dict[str, str]]:
+    """Which code each chosen plugin is: name, distribution, version and source hash."""
     plugins = {}
     for kind in ("dataset", "scenario", "representation", "model", "encoder", "augmentation",
                  "logger"):
         node = cfg.get(kind)
         if node is not None and node.get("name") is not None:
-            plugins[kind] = manager.registry.get(kind, node.name).describe()
+            entry = manager.registry.get(kind, node.name)
+            plugins[kind] = {**entry.describe(), "source_sha256": entry.source_sha256()}
+    return plugins
+
+
+def _base_record(cfg: DictConfig, container: dict[str, Any], job: JobInfo,
+                 manager: PluginManager, seed: int) -> ResultRecord:
+    plugins = _plugin_identities(cfg, manager)
     return ResultRecord(
         job={"name": job.name, "num": job.num, "overrides": list(job.overrides),
              "output_dir": str(job.output_dir),

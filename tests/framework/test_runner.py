@@ -25,9 +25,10 @@ def test_result_record_is_complete_and_traceable(tmp_path):
     assert on_disk["seed"] == 3 and on_disk["config"]["seed"] == 3
     assert on_disk["dataset"]["provenance"]["origin"] == "synthetic"
     assert len(on_disk["dataset"]["fingerprint"]) == 64
-    assert on_disk["plugins"]["model"] == {"name": "xgboost", "distribution": "chainsleuth",
-                                           "version": on_disk["code_version"]["chainsleuth"],
-                                           "plugin": "xgboost"}
+    model = dict(on_disk["plugins"]["model"])
+    assert len(model.pop("source_sha256")) == 64
+    assert model == {"name": "xgboost", "distribution": "chainsleuth",
+                     "version": on_disk["code_version"]["chainsleuth"], "plugin": "xgboost"}
     assert on_disk["code_version"]["git_commit"]
     metrics = on_disk["metrics"]
     classes = on_disk["task"]["class_names"]
@@ -85,6 +86,42 @@ def test_resume_reruns_when_the_config_changed(tmp_path):
     assert is_complete(tmp_path / "job", ["model=lr"], config)
     config["model"] = {**config["model"], "C": 0.5}
     assert not is_complete(tmp_path / "job", ["model=lr"], config)
+
+
+def test_resume_reruns_when_a_plugins_code_or_version_changed(tmp_path, monkeypatch):
+    from framework.registry import Entry
+
+    overrides = ["model=lr", "resume=true"]
+    assert run(tmp_path, overrides)["status"] == "ok"
+    assert run(tmp_path, overrides)["status"] == "skipped"
+    real = Entry.source_sha256
+    monkeypatch.setattr(Entry, "source_sha256",
+                        lambda self: "edited" if self.kind == "model" else real(self))
+    assert run(tmp_path, overrides)["status"] == "ok"  # the model's source changed: rerun
+    assert run(tmp_path, overrides)["status"] == "skipped"
+    monkeypatch.setattr(Entry, "describe", lambda self: {"name": self.name, "version": "9.9"})
+    assert run(tmp_path, overrides)["status"] == "ok"  # another version: rerun
+
+
+def test_a_plugins_source_hash_follows_its_package_files(tmp_path, monkeypatch):
+    import sys
+
+    from framework.registry import Entry, Provider
+
+    package = tmp_path / "demo_plugin_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "model.py").write_text("class Demo:\n    pass\n")
+    (package / "helper.py").write_text("STEP = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from demo_plugin_pkg.model import Demo
+
+    entry = Entry("model", "demo", Demo, Provider("demo", "demo", "1"))
+    before = entry.source_sha256()
+    assert before == entry.source_sha256() and len(before) == 64
+    (package / "helper.py").write_text("STEP = 2\n")  # a module the plugin may use
+    assert entry.source_sha256() != before
+    sys.modules.pop("demo_plugin_pkg.model", None)
 
 
 class RaisingLogger:
