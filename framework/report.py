@@ -8,10 +8,17 @@ the constant "all malicious" classifier for binary settings, and what differs fr
 (:mod:`framework.statistics`); the prose says "below" or "equivalent" only where a test does.
 Last, our numbers beside the paper's.
 
+**Synthetic data is no reproduction.** A quick profile runs on the ``chain_sim`` simulator in
+minutes, and its report once read like the paper's table ("on ethereum_txs", a *difference*
+column, ShadowEyes at F1 0.00). So the title names the data that actually ran (the study's
+``title`` names the experiment only) and says SYNTHETIC when it was; so does every figure; no
+synthetic number is set beside the paper's; and any method that predicted one class for every
+test row is flagged as a constant predictor, on any data.
+
 A study file (``experiments/<study>/study.yaml``) says where the paper's numbers are (a CSV of
 ``setting,method,metric,value``, in percent) and how our cells map onto theirs::
 
-    title: ShadowEyes Table V, zero-shot
+    title: ShadowEyes Table V (zero-shot)   # the report adds "on <data that ran>"
     paper: ../paper_numbers/shadoweyes_table5_zero_shot.csv
     metric: [f1, macro_f1]  # our metric: the first one a cell has (f1 = positive-class F1)
     paper_metric: f1        # the paper's metric name in the CSV
@@ -31,6 +38,7 @@ Every row says whether our number comes from synthetic data.
 from __future__ import annotations
 
 import io
+import textwrap
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,9 +51,15 @@ from framework.errors import ConfigError, DataError
 from framework.leaderboard import REFERENCE_PREFIX, SHORTCUT_MARGIN, Leaderboard
 from framework.record import Cell
 from framework.results import atomic_output, find_results, read_result, write_atomic
+from framework.runs import CELL_KEYS
 from framework.statistics import (EQUIVALENCE_MARGIN, cell_intervals, compare_to_best,
                                   critical_difference_png, friedman_nemenyi, label_of,
                                   smallest_p)
+
+
+SYNTHETIC = "synthetic"
+# Columns of the comparison that set our number beside the paper's.
+PAPER_COLUMNS = ["paper_setting", "paper_method", "paper", "difference"]
 
 
 @dataclass
@@ -120,6 +134,8 @@ def compare(board: Leaderboard, spec: StudySpec) -> pd.DataFrame:
         theirs_setting = spec.settings.get(ours_setting, ours_setting if not spec.settings else None)
         theirs_method = spec.methods.get(r.method)
         value = lookup.get((str(theirs_setting), theirs_method)) if theirs_setting else None
+        if r.origin == SYNTHETIC:  # simulated data has no published counterpart
+            theirs_setting, theirs_method, value = None, None, None
         metric = next((m for m in spec.metric if not pd.isna(getattr(r, f"{m}_mean"))),
                       spec.metric[0])
         mean = getattr(r, f"{metric}_mean") * 100
@@ -182,16 +198,85 @@ def variant_lines(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
-def caveat_lines(spec: StudySpec, board: Leaderboard, metric: str) -> list[str]:
+def report_title(spec: StudySpec, runs: pd.DataFrame) -> str:
+    """The study's title, the data that ran, and SYNTHETIC when it was simulated: the title is
+    all a reader of a figure or a link preview sees."""
+    jobs = runs[runs["kind"] == "method"] if "kind" in runs else runs
+    datasets = jobs.assign(name=jobs["dataset"].astype(str).str.split("[").str[0])
+    names = sorted(datasets["name"].unique())
+    simulated = sorted(datasets.loc[datasets["origin"] == SYNTHETIC, "name"].unique())
+    title = f"{spec.title} on {', '.join(names)}" if names else spec.title
+    if simulated and simulated == names:
+        return f"{title} (SYNTHETIC smoke test, not a reproduction)"
+    if simulated:
+        return f"{title} (partly SYNTHETIC: {', '.join(simulated)} is simulated)"
+    return title
+
+
+def all_synthetic(runs: pd.DataFrame) -> bool:
+    """Every row computed on simulated data: the report is a smoke test, nothing more."""
+    return bool(len(runs)) and bool((runs["origin"] == SYNTHETIC).all())
+
+
+def constant_predictors(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per method cell, the seeds whose model predicted one class for every test row (from the
+    confusion matrix in each job's ``result.json``; a job whose record is no longer where
+    ``runs.csv`` says is not checked). Such a model's F1 measures the class balance (0, or the
+    constant classifier's floor), not the method."""
+    columns = [*CELL_KEYS, "constant", "checked"]
+    jobs = runs[(runs["kind"] == "method") & (runs["status"] == "ok")] if len(runs) else runs
+    rows = []
+    for job in jobs.to_dict("records"):
+        matrix = _confusion_matrix(job.get("source"))
+        if matrix is not None:
+            rows.append({**{k: job[k] for k in CELL_KEYS},
+                         "constant": int((matrix.sum(axis=0) > 0).sum() <= 1)})
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    checked = pd.DataFrame(rows).groupby(CELL_KEYS, sort=True)["constant"]
+    return pd.concat([checked.sum(), checked.size().rename("checked")], axis=1).reset_index()
+
+
+def _confusion_matrix(source: Any) -> np.ndarray | None:
+    if not isinstance(source, str) or not Path(source).is_file():
+        return None
+    try:
+        matrix = ((read_result(Path(source)).get("metrics") or {}).get("confusion_matrix")
+                  or {}).get("matrix")
+    except DataError:
+        return None
+    return np.asarray(matrix) if matrix else None
+
+
+def caveat_lines(spec: StudySpec, board: Leaderboard, metric: str,
+                 constant: pd.DataFrame) -> list[str]:
     """What a reader must know before any number: data, shortcuts, floors, paper differences."""
     runs = board.runs
     lines = ["## Caveats (read these first)", ""]
     datasets = sorted(set(zip(runs["dataset"], runs["origin"])))
     lines.append("- **Data**: " + "; ".join(f"`{d}` ({o})" for d, o in datasets) + ".")
     lines += variant_lines(runs)
-    if (runs["origin"] == "synthetic").any():
+    if (runs["origin"] == SYNTHETIC).any():
         lines.append("- **Rows marked synthetic were computed on simulated data, not a real "
                      "chain**: they test the pipeline, they reproduce nothing.")
+    if all_synthetic(runs):
+        lines.append("- **Smoke test**: every number below shows that the pipeline runs end to "
+                     "end and says nothing about how well any method works; quick profiles "
+                     "also shrink the data and the training (a few epochs) to fit CI, so a "
+                     "method may collapse to a constant predictor. None of it is set beside "
+                     "the paper.")
+    flagged = constant[constant["constant"] > 0]
+    if len(flagged):
+        cells = ", ".join(f"`{label_of(r.method, r.variant)}` in {r.setting} ({r.constant} of "
+                          f"{r.checked} seeds)" for r in flagged.itertuples())
+        lines.append(f"- **Constant predictor**: {cells} predicted one class for every test "
+                     f"row; there its scores measure the class balance, not the method (binary "
+                     f"F1: 0 when all benign, the F1 floor when all malicious).")
+    ok = int(((runs["kind"] == "method") & (runs["status"] == "ok")).sum())
+    checked = int(constant["checked"].sum())
+    if checked < ok:
+        lines.append(f"- **Constant predictors**: {ok - checked} of {ok} jobs not checked (their "
+                     f"`result.json` is no longer where `runs.csv` says).")
     warnings = board.shortcut_warnings()
     for warning in warnings:
         lines.append(f"- **Shortcut**: {warning}.")
@@ -225,8 +310,9 @@ def caveat_lines(spec: StudySpec, board: Leaderboard, metric: str) -> list[str]:
 
 
 def result_lines(board: Leaderboard, metric: str, intervals: pd.DataFrame,
-                 significance: pd.DataFrame) -> list[str]:
-    """Per setting: each row's mean [95 % CI], the floors, and the verdict against the best."""
+                 significance: pd.DataFrame, constant: pd.DataFrame) -> list[str]:
+    """Per setting: each row's mean [95 % CI], the floors, and the verdict against the best;
+    a method that predicted one class for every test row says so beside its name."""
     lines = []
     extra = [m for m in ("f1", "constant_f1", "balanced_accuracy", "mcc", "roc_auc", "pr_auc")
              if m != metric and f"{m}_mean" in board.table and
@@ -235,6 +321,8 @@ def result_lines(board: Leaderboard, metric: str, intervals: pd.DataFrame,
                 for r in significance.itertuples()}
     bounds = {(r.dataset, r.scenario, r.setting, r.method, r.variant): r
               for r in intervals.itertuples()}
+    collapsed = {(r.dataset, r.scenario, r.setting, r.method, r.variant): r
+                 for r in constant.itertuples() if r.constant}
     for (dataset, scenario, setting), group in board.table.groupby(
             ["dataset", "scenario", "setting"], sort=True):
         header = ["method", "n", f"{metric} [95 % CI]", *extra, "vs best (p Holm, p max-T)"]
@@ -252,7 +340,10 @@ def result_lines(board: Leaderboard, metric: str, intervals: pd.DataFrame,
                             f"{test.p_holm:.3g}, {_fmt(test.p_maxt, 3)}; {test.test}, "
                             f"n = {test.n})")
             cells = [_fmt(getattr(r, f"{m}_mean"), 4) for m in extra]
-            lines.append("| " + " | ".join([label, str(r.n), f"{_fmt(mean, 4)}{ci}", *cells,
+            flat = collapsed.get((dataset, scenario, setting, r.method, r.variant))
+            shown = (f"{label} (**constant predictor** in {flat.constant} of {flat.checked} "
+                     f"seeds)" if flat is not None else label)
+            lines.append("| " + " | ".join([shown, str(r.n), f"{_fmt(mean, 4)}{ci}", *cells,
                                              against]) + " |")
         lines += ["", *prose(significance, dataset, scenario, setting), ""]
     return lines
@@ -296,15 +387,16 @@ def prose(significance: pd.DataFrame, dataset: str, scenario: str, setting: str)
     return out
 
 
-def markdown(spec: StudySpec, table: pd.DataFrame, sources: list[Path],
-             extra: dict[str, Any], further: list[tuple[StudySpec, pd.DataFrame]] = (),
+def markdown(spec: StudySpec, title: str, table: pd.DataFrame, sources: list[Path],
+             extra: dict[str, Any], constant: pd.DataFrame,
+             further: list[tuple[StudySpec, pd.DataFrame]] = (),
              board: Leaderboard | None = None, intervals: pd.DataFrame | None = None,
              significance: pd.DataFrame | None = None, ranking: dict | None = None,
              budget: pd.DataFrame | None = None) -> str:
     metric = board.metric if board is not None else spec.metric[0]
-    lines = [f"# {spec.title}", ""]
+    lines = [f"# {title}", ""]
     if board is not None:
-        lines += caveat_lines(spec, board, metric)
+        lines += caveat_lines(spec, board, metric, constant)
     lines += ["## How this report was made", ""]
     for key, value in extra.items():
         lines.append(f"- {key}: {value}")
@@ -316,7 +408,7 @@ def markdown(spec: StudySpec, table: pd.DataFrame, sources: list[Path],
                   "Rows `ref:*` are reference classifiers scored on the same splits: majority "
                   "class, stratified random, and the best single-feature depth-2 tree (feature "
                   "chosen on training rows only).", ""]
-        lines += result_lines(board, metric, intervals, significance)
+        lines += result_lines(board, metric, intervals, significance, constant)
         if ranking is None:
             lines += ["## Ranking over all settings", "",
                       "Not drawn: a Friedman test needs at least two settings in which at "
@@ -334,25 +426,44 @@ def markdown(spec: StudySpec, table: pd.DataFrame, sources: list[Path],
                       "", "![critical difference diagram](critical_difference.png)", ""]
     if budget is not None:
         lines += budget_lines(budget)
-    lines += ["## Beside the paper", "",
-              f"Metric: the first of `{'`, `'.join(spec.metric)}` a cell has, in percent, mean ± "
-              f"sample std over seeds (n = seeds).",
-              "Paper numbers are the published ones; *difference* = ours - paper. Cells without "
-              "a published counterpart show '-'. A difference is a description, not a test: "
-              "the paper publishes no per-seed numbers.", ""]
-    if (table["origin"] == "synthetic").any():
-        lines += ["**Rows marked synthetic were computed on simulated data, not a real chain.**",
-                  ""]
-    lines += _table_lines(table)
-    for other, other_table in further:
-        lines += ["", f"## `{other.metric[0]}` beside the paper's `{other.paper_metric}`", "",
-                  *_table_lines(other_table)]
-    lines += ["", "![per-method distribution](boxplot.png)", "",
-              "![ours vs paper](ours_vs_paper.png)", ""]
+    lines += paper_lines(spec, table, further)
+    lines += ["![per-method distribution](boxplot.png)", ""]
     return "\n".join(lines)
 
 
-def figures(board: Leaderboard, spec: StudySpec, table: pd.DataFrame) -> dict[str, bytes]:
+def paper_lines(spec: StudySpec, table: pd.DataFrame,
+                further: list[tuple[StudySpec, pd.DataFrame]]) -> list[str]:
+    """Our numbers beside the paper's, real data only: a synthetic number beside a published
+    one reads as a reproduction, whatever the caveats say."""
+    lines = ["## Beside the paper", ""]
+    if all_synthetic(table):
+        return lines + ["Not shown: every number in this report was computed on synthetic "
+                        "data, which no published number describes. Run a profile on real "
+                        "data for this comparison.", ""]
+    lines += [f"Metric: the first of `{'`, `'.join(spec.metric)}` a cell has, in percent, "
+              f"mean ± sample std over seeds (n = seeds).",
+              "Paper numbers are the published ones; *difference* = ours - paper. Cells "
+              "without a published counterpart show '-'. A difference is a description, not a "
+              "test: the paper publishes no per-seed numbers.", ""]
+    if (table["origin"] == SYNTHETIC).any():
+        lines += ["**Rows computed on synthetic data are left out**: simulated data has no "
+                  "published counterpart.", ""]
+    lines += _table_lines(table[table["origin"] != SYNTHETIC])
+    for other, other_table in further:
+        lines += ["", f"## `{other.metric[0]}` beside the paper's `{other.paper_metric}`", "",
+                  *_table_lines(other_table[other_table["origin"] != SYNTHETIC])]
+    return lines + ["", "![ours vs paper](ours_vs_paper.png)", ""]
+
+
+def _figure_title(text: str, inches: float) -> str:
+    """Wrapped to the figure's width: a title cut at the edge could lose "SYNTHETIC"."""
+    return textwrap.fill(text, width=max(40, int(inches * 10)))
+
+
+def figures(board: Leaderboard, spec: StudySpec, table: pd.DataFrame,
+            title: str) -> dict[str, bytes]:
+    """The per-method box plot, and ours-vs-paper bars unless every number is synthetic; each
+    figure's title is the report's, so a figure shared alone still says what data it shows."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -362,17 +473,21 @@ def figures(board: Leaderboard, spec: StudySpec, table: pd.DataFrame) -> dict[st
     metric = spec.metric[0]
     ok = board.runs[(board.runs["status"] == "ok") & board.runs[metric].notna()]
     methods = sorted(ok["method"].unique())
-    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(methods) + 2), 4))
+    width = max(6, 0.9 * len(methods) + 2)
+    fig, ax = plt.subplots(figsize=(width, 4))
     if methods:
         ax.boxplot([ok.loc[ok["method"] == m, metric].to_numpy() * 100 for m in methods],
                    tick_labels=methods)
     ax.set_ylabel(f"{metric} (%)")
-    ax.set_title(f"{spec.title}: every setting and seed")
+    ax.set_title(_figure_title(f"{title}: every setting and seed", width))
     ax.tick_params(axis="x", rotation=30)
     fig.set_layout_engine("constrained")
     out["boxplot.png"] = _png(fig, plt)
-    paired = table.dropna(subset=["paper"])
-    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(paired) + 2), 4))
+    if all_synthetic(table):
+        return out
+    paired = table[table["origin"] != SYNTHETIC].dropna(subset=["paper"])
+    width = max(6, 0.5 * len(paired) + 2)
+    fig, ax = plt.subplots(figsize=(width, 4))
     if len(paired):
         x = np.arange(len(paired))
         ax.bar(x - 0.2, paired["ours_mean"], 0.4, yerr=paired["ours_std"].fillna(0), label="ours")
@@ -383,6 +498,7 @@ def figures(board: Leaderboard, spec: StudySpec, table: pd.DataFrame) -> dict[st
     else:
         ax.text(0.5, 0.5, "no cell has a published counterpart", ha="center")
     ax.set_ylabel(f"{'/'.join(spec.metric)} (%)")
+    ax.set_title(_figure_title(f"{title}: ours vs paper (real data only)", width))
     fig.set_layout_engine("constrained")
     out["ours_vs_paper.png"] = _png(fig, plt)
     return out
@@ -450,6 +566,7 @@ def write_report(study_file: Path, sources: list[Path], out: Path,
     sources = [p for p in sources if Path(p).suffix != ".csv"]
     metric = metric or spec.metric[0]
     board = Leaderboard.from_dirs(sources, runs_files=runs_files, metric=metric)
+    title = report_title(spec, board.runs)
     table = compare(board, spec)
     intervals = cell_intervals(board.runs, metric)
     significance = compare_to_best(board.runs, metric)
@@ -457,20 +574,28 @@ def write_report(study_file: Path, sources: list[Path], out: Path,
     budget = compute_budget(board.runs, list(tuning_dirs))
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "budget.csv", budget.to_csv(index=False))
-    images = figures(board, spec, table)
+    images = figures(board, spec, table, title)
     if ranking is not None:
-        images["critical_difference.png"] = critical_difference_png(ranking, spec.title)
+        images["critical_difference.png"] = critical_difference_png(
+            ranking, _figure_title(title, 8))
     for name, png in images.items():
         with atomic_output(out / name) as tmp:
             tmp.write_bytes(png)
-    write_atomic(out / "comparison.csv", table.to_csv(index=False))
+    write_atomic(out / "comparison.csv", _comparison_csv(table))
     write_atomic(out / "significance.csv", significance.to_csv(index=False))
     write_atomic(out / "intervals.csv", intervals.to_csv(index=False))
     further = [(other, compare(board, other)) for other in spec.further()]
     for other, other_table in further:
-        write_atomic(out / f"comparison_{other.metric[0]}.csv", other_table.to_csv(index=False))
+        write_atomic(out / f"comparison_{other.metric[0]}.csv", _comparison_csv(other_table))
     path = out / "report.md"
-    write_atomic(path, markdown(spec, table, [*sources, *runs_files], extra or {}, further,
-                                board=board, intervals=intervals, significance=significance,
+    write_atomic(path, markdown(spec, title, table, [*sources, *runs_files], extra or {},
+                                constant_predictors(board.runs), further, board=board,
+                                intervals=intervals, significance=significance,
                                 ranking=ranking, budget=budget))
     return path
+
+
+def _comparison_csv(table: pd.DataFrame) -> str:
+    """The comparison as CSV; without the paper's columns when every row is synthetic."""
+    return (table.drop(columns=PAPER_COLUMNS) if all_synthetic(table) else table).to_csv(
+        index=False)

@@ -132,3 +132,99 @@ def test_a_time_reference_near_the_best_method_is_a_shortcut_warning(tmp_path):
     assert "above the best method (lr, 0.8000)" in warning
     assert "solvable by that one date, not by behaviour" in warning
     assert "(noise)" not in caveats
+
+
+def _synthetic_study(tmp_path, origins=("synthetic",)):
+    """Three methods over two settings and three seeds; shadoweyes predicts one class (as the
+    few-shot quick profile's did at n = 10). Each origin is a dataset of its own."""
+    rng = np.random.default_rng(0)
+    for origin in origins:
+        dataset = "chain_sim" if origin == "synthetic" else "ethereum_txs"
+        for unseen in ("phishing", "ponzi"):
+            for seed in range(3):
+                for model, base in (("lr", 0.8), ("dt", 0.7), ("shadoweyes", 0.0)):
+                    record = _record(model, seed, base + rng.normal(scale=0.01), 0.5)
+                    record["config"]["dataset"]["name"] = dataset
+                    record["config"]["scenario"]["unseen_class"] = unseen
+                    record["dataset"] = {"name": dataset, "provenance": {"origin": origin}}
+                    record["metrics"]["confusion_matrix"] = {
+                        "labels": ["benign", "malicious"],
+                        "matrix": [[9, 0], [4, 0]] if model == "shadoweyes" else [[8, 1], [1, 3]]}
+                    write_result(tmp_path / "runs" / f"{dataset}-{unseen}-{model}{seed}", record)
+    (tmp_path / "paper.csv").write_text("setting,method,metric,value\nPhishing,LR,f1,80\n"
+                                        "Phishing,ShadowEyes,f1,90\nPonzi,LR,f1,70\n")
+    study = tmp_path / "study.yaml"
+    study.write_text("title: Table V (zero-shot)\npaper: paper.csv\nmetric: [f1]\n"
+                     "setting_key: unseen_class\nsettings: {phishing: Phishing, ponzi: Ponzi}\n"
+                     "methods: {lr: LR, shadoweyes: ShadowEyes}\n")
+    return study
+
+
+def test_a_synthetic_report_says_so_in_its_title_and_every_figure(tmp_path, monkeypatch):
+    """The few-shot quick report was titled 'on ethereum_txs', ran on chain_sim and showed a
+    difference column against the paper."""
+    from matplotlib.figure import Figure
+
+    titles = []
+    save = Figure.savefig
+
+    def recording(figure, *args, **kwargs):
+        titles.append(" ".join([figure._suptitle.get_text() if figure._suptitle else "",
+                                *(ax.get_title() for ax in figure.axes)]))
+        return save(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", recording)
+    study = _synthetic_study(tmp_path)
+    report = write_report(study, [tmp_path / "runs"], tmp_path / "out").read_text()
+    assert report.splitlines()[0] == ("# Table V (zero-shot) on chain_sim (SYNTHETIC smoke "
+                                      "test, not a reproduction)")
+    pngs = sorted(p.name for p in (tmp_path / "out").glob("*.png"))
+    assert pngs == ["boxplot.png", "critical_difference.png"]  # no ours-vs-paper bars
+    assert len(titles) == len(pngs) and all("SYNTHETIC" in t.replace("\n", " ")
+                                            for t in titles), titles
+    beside = report[report.index("## Beside the paper"):]
+    assert "Not shown: every number in this report was computed on synthetic data" in beside
+    assert "| difference |" not in report and "ours - paper" not in report
+    assert "| paper" not in report and "ours_vs_paper" not in report
+    comparison = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    assert not {"paper", "paper_setting", "paper_method", "difference"} & set(comparison.columns)
+    caveats = report[:report.index("## How this report was made")]
+    assert "- **Smoke test**:" in caveats
+    assert ("- **Constant predictor**: `shadoweyes` in unseen_class=phishing (3 of 3 seeds), "
+            "`shadoweyes` in unseen_class=ponzi (3 of 3 seeds) predicted one class") in caveats
+    assert "| shadoweyes (**constant predictor** in 3 of 3 seeds) |" in report
+    assert "| lr |" in report  # a method that predicts both classes is not flagged
+
+
+def test_a_partly_synthetic_report_compares_only_its_real_rows(tmp_path):
+    study = _synthetic_study(tmp_path, origins=("synthetic", "real"))
+    report = write_report(study, [tmp_path / "runs"], tmp_path / "out").read_text()
+    assert report.splitlines()[0] == ("# Table V (zero-shot) on chain_sim, ethereum_txs "
+                                      "(partly SYNTHETIC: chain_sim is simulated)")
+    comparison = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    synthetic = comparison[comparison["origin"] == "synthetic"]
+    real = comparison[comparison["origin"] == "real"].set_index(["setting", "method"])
+    assert synthetic["paper"].isna().all() and synthetic["difference"].isna().all()
+    assert real.loc[("phishing", "lr"), "paper"] == 80
+    beside = report[report.index("## Beside the paper"):]
+    assert "Rows computed on synthetic data are left out" in beside
+    assert "| chain_sim" not in beside and "| ethereum_txs | real | phishing | lr |" in beside
+    assert (tmp_path / "out" / "ours_vs_paper.png").is_file()
+
+
+def test_a_real_report_names_its_data_and_keeps_the_paper_comparison(tmp_path):
+    study = _synthetic_study(tmp_path, origins=("real",))
+    report = write_report(study, [tmp_path / "runs"], tmp_path / "out").read_text()
+    assert report.splitlines()[0] == "# Table V (zero-shot) on ethereum_txs"
+    assert "SYNTHETIC" not in report and "Smoke test" not in report
+    assert "| paper setting | paper | difference |" in report
+    assert "**Constant predictor**: `shadoweyes`" in report  # flagged on any data
+
+
+def test_a_report_from_runs_csv_alone_says_which_jobs_it_could_not_check(tmp_path):
+    study = _synthetic_study(tmp_path)
+    Leaderboard.from_dirs([tmp_path / "runs"]).write(tmp_path / "board")
+    for record in (tmp_path / "runs").rglob("result.json"):
+        record.unlink()  # a committed runs.csv on another machine
+    report = write_report(study, [tmp_path / "board" / "runs.csv"], tmp_path / "out").read_text()
+    assert "- **Constant predictors**: 18 of 18 jobs not checked" in report
