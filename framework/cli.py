@@ -180,6 +180,11 @@ def _list_plugins(manager: PluginManager, as_json: bool) -> int:
     rows += [{"kind": "command", "name": name, "distribution": provider.distribution,
               "version": provider.version, "plugin": provider.plugin}
              for name, provider in manager.command_providers().items()]
+    conflicts = manager.registry.conflicts()
+    for (kind, name), providers in conflicts.items():
+        rows = [r for r in rows if (r["kind"], r["name"]) != (kind, name)]
+        rows += [{"kind": kind, "name": name, "distribution": p.distribution,
+                  "version": p.version, "plugin": p.plugin, "conflict": True} for p in providers]
     if as_json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -188,6 +193,10 @@ def _list_plugins(manager: PluginManager, as_json: bool) -> int:
     print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)))
     for row in rows:
         print("  ".join(str(row[c]).ljust(w) for c, w in zip(columns, widths)))
+    for (kind, name), providers in conflicts.items():
+        print(f"warning: {kind} '{name}' is registered twice "
+              f"({', '.join(p.distribution for p in providers)}); commands that use it fail "
+              f"until one is uninstalled or excluded with CHAINSLEUTH_PLUGINS", file=sys.stderr)
     return 0
 
 
@@ -340,6 +349,9 @@ def check_plugin_overrides(overrides: list[str], manager) -> None:
         if unknown:
             raise ConfigError(f"unknown {kind} {unknown}; valid {kind} names: "
                               f"{', '.join(sorted(valid))}")
+        for value in values:  # a name two distributions registered fails here, naming both
+            if value in manager.registry.names(kind):
+                manager.registry.get(kind, value)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ keyword defaults, so a third-party model is selectable as ``model=<name>`` with 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,13 @@ def _run_hydra_job(cfg: DictConfig, session: Session) -> dict[str, Any] | float:
                   num=hydra_cfg.job.num if multirun else None,
                   overrides=list(hydra_cfg.overrides.task),
                   sweep_dir=Path(hydra_cfg.sweep.dir) if multirun else None)
-    record = run_job(cfg, job, session,
-                     parallel_jobs=_parallel_jobs(hydra_cfg.launcher) if multirun else 1)
+    try:
+        record = run_job(cfg, job, session,
+                         parallel_jobs=_parallel_jobs(hydra_cfg.launcher) if multirun else 1)
+    except ChainSleuthError as exc:  # refused before it started (a plugin that cannot be used)
+        session.outcomes.add("failed")
+        print(f"chainsleuth: error: {exc}", file=sys.stderr)
+        return {"status": "refused", "error": {"type": type(exc).__name__, "message": str(exc)}}
     if record["status"] == "failed":
         error = record["error"]
         print(f"[chainsleuth] FAILED {cfg.dataset.name} / {cfg.scenario.name} / "

@@ -86,7 +86,11 @@ class PluginManager:
         return load(), provider
 
     def load_all(self) -> None:
-        """Import every declared module and check it against its manifest (tests, contracts)."""
+        """Import every declared module and check it against its manifest, and refuse names
+        registered twice (tests, contracts: there, everything must be usable)."""
+        for (kind, name), providers in self.registry.conflicts().items():
+            raise PluginError(f"{kind} '{name}' is registered twice: by "
+                              f"{' and by '.join(map(str, providers))}")
         for plugin_name, declared in self._declared.items():
             self._load_module(plugin_name)
             for kind, hook_name in _REGISTRATION_HOOKS.items():

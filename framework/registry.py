@@ -119,6 +119,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+        self._conflicts: dict[tuple[str, str], list[Provider]] = {}
 
     def add(self, kind: str, name: str, factory: Callable[..., Any], provider: Provider) -> None:
         if not callable(factory):
@@ -138,10 +139,15 @@ class Registry:
             raise PluginError(f"plugin {provider}: {kind} name {name!r} must be an identifier")
         existing = self._entries[kind].get(name)
         if existing is not None:
-            raise PluginError(f"{kind} '{name}' is registered twice: by {existing.provider} and by "
-                              f"{provider}; uninstall one or restrict plugins with "
-                              f"CHAINSLEUTH_PLUGINS")
+            # Only what needs this name fails (see get): one bad package must not stop
+            # every command, --help and the other plugins included.
+            self._conflicts.setdefault((kind, name), [existing.provider]).append(provider)
+            return
         self._entries[kind][name] = entry
+
+    def conflicts(self) -> dict[tuple[str, str], list[Provider]]:
+        """(kind, name) -> every provider that registered it, for names registered twice."""
+        return {key: list(providers) for key, providers in self._conflicts.items()}
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._entries[kind])
@@ -150,6 +156,12 @@ class Registry:
         return [self._entries[kind][n] for n in self.names(kind)]
 
     def get(self, kind: str, name: str) -> Entry:
+        """The entry of ``name``; a name two distributions registered fails here, naming both."""
+        providers = self._conflicts.get((kind, name))
+        if providers:
+            raise PluginError(f"{kind} '{name}' is registered twice: by "
+                              f"{' and by '.join(map(str, providers))}; uninstall one or restrict "
+                              f"plugins with CHAINSLEUTH_PLUGINS")
         try:
             return self._entries[kind][name]
         except KeyError:

@@ -85,6 +85,16 @@ def test_duplicate_name_names_both_distributions(tmp_path):
         def register_models():
             return {"xgboost": object}
     """, entry="shadow")
-    done = run_cli(["plugins"], tmp_path, env={"PYTHONPATH": str(site)})
+    env = {"PYTHONPATH": str(site)}
+    listed = run_cli(["plugins"], tmp_path, env=env)  # a duplicate blocks only its users
+    assert listed.returncode == 0, listed.stderr
+    named = listed.stderr.split("registered twice (", 1)[1].split(")", 1)[0]
+    assert "model 'xgboost'" in listed.stderr
+    assert sorted(named.split(", ")) == ["chainsleuth", "chainsleuth-shadow"]
+    assert run_cli(["--help"], tmp_path, env=env).returncode == 0
+    done = run_cli(["run", "model=xgboost"], tmp_path, env=env)
     assert done.returncode == 2
     assert "chainsleuth-shadow 1.2.3" in done.stderr and "chainsleuth 0.1.0" in done.stderr
+    by_default = run_cli(["run", "seed=0"], tmp_path, env=env)  # xgboost is the default model
+    assert by_default.returncode == 1 and "Traceback" not in by_default.stderr
+    assert "model 'xgboost' is registered twice" in by_default.stderr

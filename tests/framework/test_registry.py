@@ -11,12 +11,18 @@ def factory(depth: int = 3, rate: float = 0.1, seed: int = 0, encoder=None):
     return {"depth": depth, "rate": rate, "seed": seed, "encoder": encoder}
 
 
-def test_duplicate_names_name_both_providers():
+def test_a_duplicate_name_fails_where_used_naming_both_providers():
     registry = Registry()
     registry.add("model", "m", factory, A)
+    registry.add("model", "m", factory, B)  # registering does not fail: other names work
+    registry.add("model", "other", factory, B)
+    assert registry.get("model", "other").provider == B
     with pytest.raises(PluginError) as error:
-        registry.add("model", "m", factory, B)
+        registry.get("model", "m")
     assert "dist-a" in str(error.value) and "dist-b" in str(error.value)
+    with pytest.raises(PluginError, match="registered twice"):
+        registry.create("model", {"name": "m"})
+    assert list(registry.conflicts()) == [("model", "m")]
 
 
 def test_unknown_name_lists_valid_names():
