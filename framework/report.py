@@ -198,16 +198,20 @@ def variant_lines(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
-def report_title(spec: StudySpec, runs: pd.DataFrame) -> str:
+def report_title(spec: StudySpec, runs: pd.DataFrame, profile: str | None = None) -> str:
     """The study's title, the data that ran, and SYNTHETIC when it was simulated: the title is
-    all a reader of a figure or a link preview sees."""
+    all a reader of a figure or a link preview sees. A profile other than ``full`` on simulated
+    data is a smoke test; a full study on simulated data (NTSSL's relay network) is a
+    simulation study, still no reproduction of the paper's data."""
     jobs = runs[runs["kind"] == "method"] if "kind" in runs else runs
     datasets = jobs.assign(name=jobs["dataset"].astype(str).str.split("[").str[0])
     names = sorted(datasets["name"].unique())
     simulated = sorted(datasets.loc[datasets["origin"] == SYNTHETIC, "name"].unique())
     title = f"{spec.title} on {', '.join(names)}" if names else spec.title
     if simulated and simulated == names:
-        return f"{title} (SYNTHETIC smoke test, not a reproduction)"
+        if profile is not None and profile != "full":
+            return f"{title} (SYNTHETIC smoke test, not a reproduction)"
+        return f"{title} (SYNTHETIC: simulated data, not a reproduction)"
     if simulated:
         return f"{title} (partly SYNTHETIC: {', '.join(simulated)} is simulated)"
     return title
@@ -249,7 +253,7 @@ def _confusion_matrix(source: Any) -> np.ndarray | None:
 
 
 def caveat_lines(spec: StudySpec, board: Leaderboard, metric: str,
-                 constant: pd.DataFrame) -> list[str]:
+                 constant: pd.DataFrame, profile: str | None = None) -> list[str]:
     """What a reader must know before any number: data, shortcuts, floors, paper differences."""
     runs = board.runs
     lines = ["## Caveats (read these first)", ""]
@@ -259,7 +263,7 @@ def caveat_lines(spec: StudySpec, board: Leaderboard, metric: str,
     if (runs["origin"] == SYNTHETIC).any():
         lines.append("- **Rows marked synthetic were computed on simulated data, not a real "
                      "chain**: they test the pipeline, they reproduce nothing.")
-    if all_synthetic(runs):
+    if all_synthetic(runs) and profile is not None and profile != "full":
         lines.append("- **Smoke test**: every number below shows that the pipeline runs end to "
                      "end and says nothing about how well any method works; quick profiles "
                      "also shrink the data and the training (a few epochs) to fit CI, so a "
@@ -396,7 +400,7 @@ def markdown(spec: StudySpec, title: str, table: pd.DataFrame, sources: list[Pat
     metric = board.metric if board is not None else spec.metric[0]
     lines = [f"# {title}", ""]
     if board is not None:
-        lines += caveat_lines(spec, board, metric, constant)
+        lines += caveat_lines(spec, board, metric, constant, extra.get("profile"))
     lines += ["## How this report was made", ""]
     for key, value in extra.items():
         lines.append(f"- {key}: {value}")
@@ -566,7 +570,7 @@ def write_report(study_file: Path, sources: list[Path], out: Path,
     sources = [p for p in sources if Path(p).suffix != ".csv"]
     metric = metric or spec.metric[0]
     board = Leaderboard.from_dirs(sources, runs_files=runs_files, metric=metric)
-    title = report_title(spec, board.runs)
+    title = report_title(spec, board.runs, (extra or {}).get("profile"))
     table = compare(board, spec)
     intervals = cell_intervals(board.runs, metric)
     significance = compare_to_best(board.runs, metric)

@@ -86,8 +86,9 @@ def run_study(study_file: Path, profile: str, out: Path, jobs: int,
         extra = [*extra, f"resume_from={resume_from}"]
     launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"] if jobs > 1 else []
     env = {**os.environ}
-    if jobs > 1:  # one thread per worker: the workers share the cores
-        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if jobs > 1:  # one thread per worker (they share the cores); bars of parallel jobs would
+        # interleave on one terminal, so the per-job lines report progress instead
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", CHAINSLEUTH_QUIET="1")
     chosen = available[profile]
     started = time.perf_counter()
     sweeps = [(str(i), overrides) for i, overrides in enumerate(chosen.sweeps)]
