@@ -23,7 +23,8 @@ from framework.registry import KINDS
 from framework.results import is_secret_override
 from framework.session import Session
 
-CORE_COMMANDS = ("run", "quickstart", "plugins", "leaderboard", "report", "study", "audit")
+CORE_COMMANDS = ("run", "quickstart", "plugins", "leaderboard", "report", "study", "audit",
+                 "new-plugin")
 DEFAULT_EXPERIMENT = "quickstart"
 
 
@@ -74,6 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ChainSleuthError as exc:
         print(f"chainsleuth: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left (``chainsleuth plugins | head``): no traceback
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _dispatch(argv: list[str], session: Session) -> int:
@@ -120,6 +126,14 @@ def _dispatch(argv: list[str], session: Session) -> int:
     audit.add_argument("--out", type=Path, default=None,
                        help="output folder (default: outputs/audits/<dataset>-<time>)")
 
+    scaffold = sub.add_parser("new-plugin", help="write a plugin package (entry point, "
+                                                 "manifest, working example, contract test)")
+    scaffold.add_argument("kind", help="model, dataset, scenario, augmentation, logger or "
+                                       "command")
+    scaffold.add_argument("name", help="the plugin's name (a lower-case identifier)")
+    scaffold.add_argument("--dir", type=Path, default=Path("."),
+                          help="where to create chainsleuth-NAME/ (default: here)")
+
     study = sub.add_parser("study", help="run a named study's sweeps and write its report")
     study.add_argument("study", type=Path, help="experiments/<name>/study.yaml")
     study.add_argument("--profile", default="full", help="full (default) or quick")
@@ -154,6 +168,12 @@ def _dispatch(argv: list[str], session: Session) -> int:
         return _list_plugins(manager, as_json=args.json)
     if args.command == "leaderboard":
         return _leaderboard(args.dirs, args.out, args.metric, args.keep)
+    if args.command == "new-plugin":
+        from framework.scaffold import new_plugin
+
+        root = new_plugin(args.kind, args.name, args.dir)
+        print(f"wrote {root}\nnext: pip install -e {root} && python -m pytest {root / 'tests'}")
+        return 0
     if args.command == "audit":
         return _audit(args.overrides, args.out, session)
     if args.command == "study":
