@@ -4,19 +4,152 @@ Every dataset plugin returns an :class:`AccountData`; nobody invents another con
 one row per labelled entity (an account, an address, a transaction), a feature matrix whose
 missing cells are NaN (never silently zero-filled), and where the provenance of the numbers is
 recorded so that every result can say whether it was computed on real or synthetic data.
+
+Beside the features, a dataset may fill *side channels*: the optional fields named in
+:data:`SIDE_CHANNELS` (a graph, transaction histories, relay traffic ...). Each is a typed field
+that is checked when the data is built, so a producer and its consumers cannot disagree on a
+key or a column; a dataset declares the channels it fills and a plugin the channels it needs
+(:mod:`framework.capabilities`), so a job that cannot work fails before anything is loaded.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
 from framework.errors import DataError
 
+if TYPE_CHECKING:  # pandas is only needed by the datasets that build these tables
+    import pandas as pd
+
 Origin = Literal["real", "synthetic"]
+
+SIDE_CHANNELS: dict[str, str] = {
+    "edge_index": "edges between rows (AccountData.edge_index, a (2, E) array over row positions)",
+    "graph": "the interaction graph of the rows and their counterparties (InteractionGraph)",
+    "groups": "one integer group per row, e.g. a time step (AccountData.groups)",
+    "sources": "the collection each row came from (AccountData.sources and source_names)",
+    "time": "each row's time of first activity (AccountData.time)",
+    "given_split": "the publisher's train/test split per row (AccountData.given_split)",
+    "history": "the rows' transaction histories in the account-schema format "
+               "(TransactionHistory: events and links tables)",
+    "relay_traffic": "one node's Bitcoin P2P relay traffic (RelayTraffic: the event log and the "
+                     "node's probe and outbound peers)",
+    "transactions": "one transaction per row with its first-seen time, input and output "
+                    "addresses (Transactions)",
+    "domains": "the source and target datasets of a cross-platform pair (Domains); only a pair "
+               "carries it: set dataset@target_dataset=<name>",
+    "label_strength": "how strong each row's label is (AccountData.label_strength, e.g. BABD-13's "
+                      "SA strong / WA weak)",
+    "schema_missing": "the account-schema attributes the dataset cannot compute "
+                      "(AccountData.schema_missing)",
+    "feature_space": "what the feature columns are: 'account_schema', or a dataset's own "
+                     "'native' / 'schema' choice (AccountData.feature_space)",
+}
+"""Every side channel by name (the name of its :class:`AccountData` field), with what it holds."""
+
+
+def _require_columns(frame: pd.DataFrame, columns: Sequence[str], dataset: str,
+                     where: str, what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"dataset '{dataset}': {where} lacks columns {missing}; expected "
+                        f"{list(columns)} ({what})")
+
+
+@dataclass(frozen=True)
+class TransactionHistory:
+    """The rows' transactions, from which their account-schema attributes are computed.
+
+    Kept beside the features so that augmentations that imitate evasion can perturb
+    transactions and recompute the attributes (:mod:`framework.account_schema` documents both
+    tables). ``events``: one row per (account, transaction, direction); ``links``: one row per
+    (account, direction, counterparty).
+    """
+
+    events: pd.DataFrame
+    links: pd.DataFrame
+
+    EVENT_COLUMNS: ClassVar[tuple[str, ...]] = ("account", "txid", "timestamp", "direction",
+                                                "value")
+    LINK_COLUMNS: ClassVar[tuple[str, ...]] = ("account", "direction", "counterparty")
+
+    def check(self, data: AccountData) -> None:
+        """Raise a DataError naming the dataset unless both tables have their columns."""
+        _require_columns(self.events, self.EVENT_COLUMNS, data.name, "history.events",
+                         "one row per account, transaction and direction")
+        _require_columns(self.links, self.LINK_COLUMNS, data.name, "history.links",
+                         "one row per account, direction and counterparty")
+
+
+@dataclass(frozen=True)
+class RelayTraffic:
+    """What one observed node's P2P links carried, for network-layer de-anonymisation.
+
+    ``events`` is the relay event log (:mod:`libraries.simulation.relay_events`, whose columns
+    this checks); scenarios cut observer views from it. ``probes`` are the peers that are spy
+    nodes (excluded from passive views, the links of active ones); ``outbound`` the node's
+    outbound peers.
+    """
+
+    events: pd.DataFrame
+    probes: tuple[str, ...] = ()
+    outbound: tuple[str, ...] = ()
+
+    EVENT_COLUMNS: ClassVar[tuple[str, ...]] = ("time", "node", "peer", "direction", "message",
+                                                "message_id", "inv_type", "txid", "wtxid")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "probes", tuple(self.probes))
+        object.__setattr__(self, "outbound", tuple(self.outbound))
+
+    def check(self, data: AccountData) -> None:
+        """Raise a DataError naming the dataset unless the event log has its columns."""
+        _require_columns(self.events, self.EVENT_COLUMNS, data.name, "relay_traffic.events",
+                         "the relay event log of libraries.simulation.relay_events")
+
+
+@dataclass(frozen=True)
+class Transactions:
+    """One transaction per row, in row order, for transaction-layer analysis.
+
+    NTSSL's cross-layer vote clusters transactions by their addresses (``inputs`` and
+    ``outputs``: lists of addresses, empty where unknown) and ``first_seen`` (when the observed
+    node learned of it); ``txid`` equals the row's id.
+    """
+
+    frame: pd.DataFrame
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ("txid", "first_seen", "inputs", "outputs")
+
+    def check(self, data: AccountData) -> None:
+        """Raise a DataError naming the dataset unless there is one transaction per row."""
+        _require_columns(self.frame, self.COLUMNS, data.name, "transactions.frame",
+                         "one transaction per row")
+        txids = np.asarray(self.frame["txid"]).astype(str)
+        if txids.shape != data.ids.shape or not np.array_equal(txids, data.ids):
+            raise DataError(f"dataset '{data.name}': transactions.frame holds {len(txids)} "
+                            f"transactions; expected one per row, in row order (txid = the "
+                            f"row's id, {len(data.ids)} rows)")
+
+
+@dataclass(frozen=True)
+class Domains:
+    """The two datasets of a cross-platform pair (see :mod:`framework.domains`): rows of group
+    0 come from ``source``, rows of group 1 from ``target``."""
+
+    source: str
+    target: str
+
+    def check(self, data: AccountData) -> None:
+        """Raise a DataError naming the dataset unless both sides are named."""
+        if not self.source or not self.target:
+            raise DataError(f"dataset '{data.name}': domains must name a source and a target "
+                            f"dataset, got {self.source!r} and {self.target!r}")
 
 
 @dataclass(frozen=True)
@@ -127,10 +260,20 @@ class AccountData:
         source_names: names of the sources, indexed by ``sources``.
         time: optional per-row time of first activity (Unix seconds, or the dataset's own time
             step), for the audit's per-class time ranges.
-        extras: dataset-specific objects (transaction histories ...), keyed by a documented name.
         given_split: optional per-row split declared by the data's publisher: ``"train"``,
             ``"test"`` or ``""`` (in neither). ``None`` means the dataset declares no split;
             scenario ``given_split`` uses it, every other scenario ignores it.
+        history: optional :class:`TransactionHistory` of the rows' accounts.
+        relay_traffic: optional :class:`RelayTraffic` of the observed node.
+        transactions: optional :class:`Transactions`, one per row.
+        domains: the :class:`Domains` of a cross-platform pair; None for a single dataset.
+        label_strength: optional per-row strength of the label (a string per row).
+        schema_missing: account-schema attributes the dataset cannot compute (NaN columns by
+            construction, not missing data); None unless the features are the account schema.
+        feature_space: what the feature columns are (``"account_schema"``, ``"native"`` ...).
+
+    Every optional field is a side channel (:data:`SIDE_CHANNELS`); :attr:`channels` says which
+    ones this data fills.
     """
 
     name: str
@@ -147,8 +290,14 @@ class AccountData:
     sources: np.ndarray | None = None
     source_names: list[str] = field(default_factory=list)
     time: np.ndarray | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
     given_split: np.ndarray | None = None
+    history: TransactionHistory | None = None
+    relay_traffic: RelayTraffic | None = None
+    transactions: Transactions | None = None
+    domains: Domains | None = None
+    label_strength: np.ndarray | None = None
+    schema_missing: tuple[str, ...] | None = None
+    feature_space: str | None = None
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float64)
@@ -191,8 +340,25 @@ class AccountData:
                 raise DataError(f"dataset '{self.name}': given_split must hold one of 'train', "
                                 f"'test' or '' per row (shape ({n},)); got shape "
                                 f"{self.given_split.shape}, unknown values {unknown[:5]}")
+        if self.label_strength is not None:
+            self.label_strength = np.asarray(self.label_strength).astype(str)
+            if self.label_strength.shape != (n,):
+                raise DataError(f"dataset '{self.name}': label_strength must hold one value per "
+                                f"row (shape ({n},)), got shape {self.label_strength.shape}")
+        if self.schema_missing is not None:
+            self.schema_missing = tuple(self.schema_missing)
+        if self.domains is not None and self.groups is None:
+            raise DataError(f"dataset '{self.name}': domains need groups (0 source, 1 target)")
+        for channel in (self.history, self.relay_traffic, self.transactions, self.domains):
+            if channel is not None:
+                channel.check(self)
         if np.isinf(self.X).any():
             raise DataError(f"dataset '{self.name}': X holds infinite values; use NaN for missing")
+
+    @property
+    def channels(self) -> frozenset[str]:
+        """The side channels this data fills (see :data:`SIDE_CHANNELS`)."""
+        return frozenset(name for name in SIDE_CHANNELS if getattr(self, name) is not None)
 
     @property
     def missing_rate(self) -> dict[str, float]:

@@ -7,7 +7,8 @@ they share, so both must offer the same feature names (the account schema: e.g.
 ``dataset.features=schema`` for tabular sources); labels become benign / malicious through each
 dataset's own benign classes, since their class sets differ. Ids are prefixed ``source:`` and
 ``target:``; transaction histories are kept (with prefixed account ids) when both have them,
-so transaction-level augmentations still apply.
+so transaction-level augmentations still apply, and so are both interaction graphs.
+:func:`pair_channels` says which side channels a pair carries before either side is loaded.
 """
 
 from __future__ import annotations
@@ -15,11 +16,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from framework.data import AccountData, InteractionGraph, Provenance
+from framework.data import AccountData, Domains, InteractionGraph, Provenance, TransactionHistory
 from framework.errors import ConfigError
 from framework.splits import binarise
 
 SOURCE, TARGET = 0, 1
+_ALWAYS = frozenset({"domains", "groups", "feature_space"})
+_WHEN_BOTH_HAVE = {"history": frozenset({"history"}), "graph": frozenset({"graph", "edge_index"})}
+
+
+def pair_channels(source: frozenset[str], target: frozenset[str]) -> frozenset[str]:
+    """The side channels of ``pair(a, b)`` for datasets that carry ``source`` and ``target``:
+    domains, groups and the feature space always, a history and a graph when both have one."""
+    kept = [channels for needed, channels in _WHEN_BOTH_HAVE.items()
+            if needed in source and needed in target]
+    return _ALWAYS.union(*kept)
 
 
 def _binary(data: AccountData) -> np.ndarray:
@@ -37,17 +48,17 @@ def pair(source: AccountData, target: AccountData) -> AccountData:
             f"cross-platform pair: '{source.name}' and '{target.name}' do not share a feature "
             f"space (e.g. {only} is in only one); use the account schema on both "
             f"(dataset.features=schema / dataset@target_dataset.features=schema)")
-    extras = {"feature_space": "account_schema", "domains": {"source": source.name,
-                                                             "target": target.name}}
-    if "events" in source.extras and "events" in target.extras:
-        extras["events"] = pd.concat([
-            _prefixed(source.extras["events"], "source:", ("account", "txid")),
-            _prefixed(target.extras["events"], "target:", ("account", "txid"))],
-            ignore_index=True)
-        extras["links"] = pd.concat([
-            _prefixed(source.extras["links"], "source:", ("account", "counterparty")),
-            _prefixed(target.extras["links"], "target:", ("account", "counterparty"))],
-            ignore_index=True)
+    history = None
+    if source.history is not None and target.history is not None:
+        history = TransactionHistory(
+            events=pd.concat([
+                _prefixed(source.history.events, "source:", ("account", "txid")),
+                _prefixed(target.history.events, "target:", ("account", "txid"))],
+                ignore_index=True),
+            links=pd.concat([
+                _prefixed(source.history.links, "source:", ("account", "counterparty")),
+                _prefixed(target.history.links, "target:", ("account", "counterparty"))],
+                ignore_index=True))
     graph = _joined_graph(source, target)
     origins = {source.provenance.origin, target.provenance.origin}
     return AccountData(
@@ -66,7 +77,8 @@ def pair(source: AccountData, target: AccountData) -> AccountData:
                      "target": target.provenance.as_dict()}),
         groups=np.concatenate([np.full(len(source.ids), SOURCE), np.full(len(target.ids), TARGET)]),
         graph=graph, edge_index=graph.between_rows() if graph is not None else None,
-        extras=extras)
+        history=history, domains=Domains(source.name, target.name),
+        feature_space="account_schema")
 
 
 def _joined_graph(source: AccountData, target: AccountData) -> InteractionGraph | None:

@@ -1,8 +1,9 @@
 """The small interfaces that plugin objects implement.
 
 These are :class:`typing.Protocol` classes: a plugin never subclasses anything from the core,
-it only has to provide these methods. :mod:`framework.contracts` checks them for every
-registered plugin.
+it only has to provide these methods. What a plugin can do beyond them, and what it needs from
+the data, it declares in capability tags (``chainsleuth_tags``, :mod:`framework.capabilities`).
+:mod:`framework.contracts` checks both for every registered plugin.
 """
 
 from __future__ import annotations
@@ -64,8 +65,9 @@ class DatasetSource(Protocol):
 
 @runtime_checkable
 class Scenario(Protocol):
-    """Turns a dataset into a task. A scenario that only works on a source/target pair (see
-    :mod:`framework.domains`) sets the class attribute ``requires = "domains"``."""
+    """Turns a dataset into a task. A scenario that needs a side channel (a source/target pair's
+    ``domains``, a ``given_split`` ...) declares it in its tags' ``requires``, and one that needs
+    data of its own kind gives the contract suite an ``example_data`` there."""
 
     def split(self, data: AccountData, seed: int) -> Task:
         """Derive one task from the data; the same seed must give the same task."""
@@ -109,8 +111,9 @@ class Model(Protocol):
     receives an encoder factory, one named ``augmentation`` is not passed (augmentations reach
     the model through ``UnlabeledPool.augment``), one named ``trainer`` receives the trainer
     settings (accelerator, devices, max_epochs cap, progress bar), one named ``seed`` the job seed,
-    one named ``data`` the job's dataset with every label hidden (-1): side information such as
-    ``extras`` for transductive models. A model whose ``fit``, ``predict`` or ``predict_proba``
+    one named ``data`` the job's dataset with every label hidden (-1): side channels such as
+    ``transactions`` for transductive models (declared in its tags' ``requires`` when it cannot
+    work without them). A model whose ``fit``, ``predict`` or ``predict_proba``
     declares a ``rows`` keyword receives the dataset row positions of the rows it is given.
     """
 
@@ -128,7 +131,7 @@ class Augmentation(Protocol):
     def augment(self, data: AccountData, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Return an augmented copy of ``data.X[rows]`` (raw features, before preprocessing).
 
-        Augmentations that imitate evasion act on transaction histories when ``data.extras``
+        Augmentations that imitate evasion act on transaction histories when ``data.history``
         holds them and recompute the features; otherwise they act in feature space and must say
         so in their ``describe()``.
         """

@@ -1,6 +1,6 @@
 """Augmentations that imitate evasion (ShadowEyes): random time delay and amount split.
 
-Where the dataset keeps transaction histories (``extras["events"]`` / ``extras["links"]`` in the
+Where the dataset keeps transaction histories (``AccountData.history``: events and links in the
 account-schema format: ``chain_sim``, ``ethereum_txs``) they act on transactions and the
 account attributes are recomputed with :func:`framework.account_schema.compute_attributes` (the
 faithful version). The augmented rows must then be account-schema rows, as they are for those
@@ -47,8 +47,8 @@ class _HistoryIndex:
     """Row positions of each account's events and links, built once per dataset."""
 
     def __init__(self, data: AccountData) -> None:
-        self.events: pd.DataFrame = data.extras["events"]
-        self.links: pd.DataFrame = data.extras["links"]
+        self.events: pd.DataFrame = data.history.events
+        self.links: pd.DataFrame = data.history.links
         self.event_rows = self.events.groupby("account").indices
         self.link_rows = self.links.groupby("account").indices
 
@@ -70,7 +70,7 @@ class _EvasionAugmentation:
         self.mode_: str | None = None
 
     def _history_index(self, data: AccountData) -> _HistoryIndex | None:
-        if "events" not in data.extras or list(data.feature_names) != list(ATTRIBUTE_NAMES):
+        if data.history is None or list(data.feature_names) != list(ATTRIBUTE_NAMES):
             return None
         if self._index is None or self._index[0] != id(data):
             self._index = (id(data), _HistoryIndex(data))

@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from framework.account_schema import ATTRIBUTE_NAMES, compute_attributes
-from framework.data import AccountData, Provenance
+from framework.capabilities import Tags
+from framework.data import AccountData, Provenance, TransactionHistory
 from framework.errors import DataError
 from framework.interfaces import DataContext
 from framework.safe_files import read_text, regular_file
@@ -96,7 +98,16 @@ def read_labels(path: Path) -> dict[str, str]:
     return labels
 
 
+def _tags(params: Mapping[str, Any]) -> Tags:
+    """Blocks are files under the data root; without them the chain is simulated."""
+    return Tags(provides=frozenset({"edge_index", "history", "feature_space"}),
+                needs_data_dir=bool(params["blocks"]),
+                example_params={"days": 2, "individual_wallet": 40})
+
+
 class BitcoinGraphDataset:
+    chainsleuth_tags = staticmethod(_tags)
+
     def __init__(self, blocks: list[str] | None = None, labels: str | None = None,
                  benign: list[str] | None = None, first_height: int | None = None,
                  utxos: str | None = None, hops: int = 1, hop_shrink: float = 0.5,
@@ -193,5 +204,6 @@ class BitcoinGraphDataset:
                                    "labelled_in_graph": len(present), "hops": self.hops,
                                    "neighbours": len(neighbours)}),
             edge_index=edge_index,
-            extras={"events": events.reset_index(drop=True), "links": links.reset_index(drop=True),
-                    "feature_space": "account_schema"})
+            history=TransactionHistory(events.reset_index(drop=True),
+                                       links.reset_index(drop=True)),
+            feature_space="account_schema")

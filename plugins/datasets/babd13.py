@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from framework.account_schema import ATTRIBUTE_NAMES
+from framework.capabilities import Tags
 from framework.data import AccountData, Provenance
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
@@ -114,6 +115,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 class BABD13Dataset:
+    # Not in the shared data (a Kaggle download of 545k addresses): the factory is checked.
+    chainsleuth_tags = Tags(provides=frozenset({"label_strength", "feature_space"}),
+                            needs_data_dir=True, example_params=None)
+
     def __init__(self, path: str | None = None, variant: str = "babd13",
                  features: str = "native", amount_to_coin: float = 1e-8,
                  time_to_seconds: float = 1.0) -> None:
@@ -151,7 +156,7 @@ class BABD13Dataset:
                                            "amount_to_coin (assumed)": self.amount_to_coin,
                                            "time_to_seconds (assumed)": self.time_to_seconds,
                                            "rows": int(len(frame))}),
-            extras={"label_strength": frame["SW"].to_numpy(), "feature_space": self.features})
+            label_strength=frame["SW"].to_numpy(), feature_space=self.features)
 
 
 @hookimpl

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from framework.account_schema import ATTRIBUTE_NAMES
+from framework.capabilities import Tags
 from framework.data import AccountData, Provenance
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
@@ -77,6 +78,10 @@ def _unique(frame: pd.DataFrame, column: str, path: Path, first_row_line: int) -
 
 
 class EllipticDataset:
+    # Not in the shared data (a Kaggle download of 200k transactions): the factory is checked.
+    chainsleuth_tags = Tags(provides=frozenset({"edge_index", "groups", "feature_space"}),
+                            needs_data_dir=True, example_params=None)
+
     def __init__(self, path: str | None = None, features: str = "native") -> None:
         if features not in ("native", "schema"):
             raise DataError(f"dataset 'elliptic': features must be native or schema, got "
@@ -125,7 +130,7 @@ class EllipticDataset:
                                   details={"features": self.features, "edges": int(len(edges))}),
             edge_index=np.vstack([source, target]).astype(np.int64),
             groups=features["time_step"].to_numpy(),
-            extras={"feature_space": self.features})
+            feature_space=self.features)
 
 
 @hookimpl

@@ -12,18 +12,20 @@ Policies (recorded in the provenance of every result):
   training median. ``nan_policy=zero`` reproduces the common "NaN -> 0" practice instead.
 * ``features=native`` uses the 45 numeric columns; ``features=schema`` maps them onto the
   account schema, with the attributes this table cannot provide left NaN and listed in
-  ``extras["schema_missing"]``.
+  ``AccountData.schema_missing``.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from framework.account_schema import ATTRIBUTE_NAMES
+from framework.capabilities import Tags
 from framework.data import AccountData, Provenance
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
@@ -137,7 +139,16 @@ def deduplicate(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
     return kept.reset_index(drop=True), stats
 
 
+def _tags(params: Mapping[str, Any]) -> Tags:
+    """The schema mapping's missing attributes exist only with ``features=schema``."""
+    schema = params["features"] == "schema"
+    provides = {"feature_space"} | ({"schema_missing"} if schema else set())
+    return Tags(provides=frozenset(provides), needs_data_dir=True)
+
+
 class EthereumFraudDataset:
+    chainsleuth_tags = staticmethod(_tags)
+
     def __init__(self, path: str | None = None, features: str = "native",
                  nan_policy: str = "keep") -> None:
         if features not in ("native", "schema"):
@@ -153,7 +164,7 @@ class EthereumFraudDataset:
     def load(self, context: DataContext) -> AccountData:
         path = context.locate("ethereum_fraud", RELATIVE_PATH, self.path)
         frame, stats = deduplicate(read_table(path))
-        extras: dict[str, object] = {"feature_space": self.features}
+        missing = None
         if self.features == "native":
             X = frame[list(NUMERIC_COLUMNS)].to_numpy(dtype=np.float64)
             names = [c.strip() for c in NUMERIC_COLUMNS]
@@ -161,7 +172,7 @@ class EthereumFraudDataset:
             schema = pd.DataFrame({a: (SCHEMA_MAPPING[a](frame) if a in SCHEMA_MAPPING else np.nan)
                                    for a in ATTRIBUTE_NAMES})
             X, names = schema.to_numpy(dtype=np.float64), list(ATTRIBUTE_NAMES)
-            extras["schema_missing"] = [a for a in ATTRIBUTE_NAMES if a not in SCHEMA_MAPPING]
+            missing = tuple(a for a in ATTRIBUTE_NAMES if a not in SCHEMA_MAPPING)
         if self.nan_policy == "zero":
             X = np.nan_to_num(X, nan=0.0)
         return AccountData(
@@ -171,7 +182,7 @@ class EthereumFraudDataset:
                                   description="Kaggle Ethereum Fraud Detection Dataset",
                                   details={**stats, "features": self.features,
                                            "nan_policy": self.nan_policy}),
-            extras=extras)
+            schema_missing=missing, feature_space=self.features)
 
 
 @hookimpl

@@ -41,10 +41,11 @@ history. With ``counterparties=true`` (default) every account a centre dealt wit
 its attributes computed from the part of its history the crawl saw (its dealings with centres;
 75 % of them have a single transfer). They are the pre-training pool the paper pre-trains on
 (an unlabelled crawl) and give the interaction graph's counterparty nodes their attributes; no
-scenario ever trains or tests on them. ``counterparties=false`` keeps only the centres. Histories stay available (``extras["events"]``, ``extras["links"]``) so augmentations
-can act on transactions; ``graph`` is the account interaction graph (all centres and their
-counterparties; edges = transfers aggregated per ordered pair, with count, total value and first
-time), and ``edge_index`` its restriction to centre rows.
+scenario ever trains or tests on them. ``counterparties=false`` keeps only the centres.
+Histories stay available (``AccountData.history``) so augmentations can act on transactions;
+``graph`` is the account interaction graph (all centres and their counterparties; edges =
+transfers aggregated per ordered pair, with count, total value and first time), and
+``edge_index`` its restriction to centre rows.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ import pyarrow.parquet as pq
 
 from framework.account_schema import (ATTRIBUTE_NAMES, account_tables_from_transfers,
                                       compute_attributes)
-from framework.data import AccountData, InteractionGraph, Provenance
+from framework.capabilities import Tags
+from framework.data import AccountData, InteractionGraph, Provenance, TransactionHistory
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
 from framework.interfaces import DataContext
@@ -200,6 +202,11 @@ def deduplicate(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
 
 
 class EthereumTxsDataset:
+    # Loading computes the attributes of 137k accounts (minutes): too slow for the contract suite.
+    chainsleuth_tags = Tags(provides=frozenset({"edge_index", "graph", "sources", "time",
+                                                "history", "feature_space"}),
+                            needs_data_dir=True, example_params=None)
+
     def __init__(self, path: str | None = None, classes: Sequence[str] = CLASSES,
                  shared_columns: bool = True, shared_period: bool = False,
                  drop_null_address: bool = True, harmonise: bool = True,
@@ -283,8 +290,9 @@ class EthereumTxsDataset:
                          "transactions": int(len(frame))}),
             edge_index=graph.between_rows(), graph=graph,
             sources=sources, source_names=[*CRAWLS, COUNTERPARTY_SOURCE], time=first_seen,
-            extras={"events": events.reset_index(drop=True), "links": links.reset_index(drop=True),
-                    "feature_space": "account_schema"})
+            history=TransactionHistory(events.reset_index(drop=True),
+                                       links.reset_index(drop=True)),
+            feature_space="account_schema")
 
     def _cached_table(self, root: Path, cache_dir: Path) -> tuple[pd.DataFrame, dict]:
         """Parse once, then reuse a Parquet copy keyed by the files' *content* and the data

@@ -53,6 +53,7 @@ import pyarrow.csv as pacsv
 
 from framework.account_schema import (ATTRIBUTE_NAMES, account_tables_from_transfers,
                                       compute_attributes)
+from framework.capabilities import Tags
 from framework.data import AccountData, InteractionGraph, Provenance
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
@@ -237,6 +238,9 @@ def account_attributes(edges: pd.DataFrame, accounts: np.ndarray) -> tuple[pd.Da
 
 
 class EthereumXBlockDataset:
+    chainsleuth_tags = Tags(provides=frozenset({"edge_index", "graph", "time", "given_split",
+                                                "feature_space"}), needs_data_dir=True)
+
     def __init__(self, path: str | None = None) -> None:
         self.path = path
 
@@ -277,7 +281,7 @@ class EthereumXBlockDataset:
                          "attributes_needing_single_transfer_edges": [
                              *NEEDS_SINGLE_IN, *NEEDS_SINGLE_OUT, *NEEDS_SINGLE_ALL]}),
             edge_index=graph.between_rows(), graph=graph, time=first_seen.to_numpy(np.float64),
-            extras={"feature_space": "account_schema"}, given_split=split)
+            feature_space="account_schema", given_split=split)
 
 
 @hookimpl

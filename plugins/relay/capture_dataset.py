@@ -9,8 +9,8 @@ IP address; by default the address that appears as the local end of the most mes
 Rows are the transactions the node's links carried (announced, requested or sent; hashes
 announced by wtxid are mapped to txids where a ``tx`` message tells which), label 1
 ``originated`` for txids on the node's own list. The interception scenario then cuts observer
-views from ``extras["relay_events"]`` exactly as on simulated traffic. A capture carries no
-addresses for transactions it only announces, so ``extras["transactions"]`` has empty address
+views from its ``relay_traffic`` exactly as on simulated traffic. A capture carries no
+addresses for transactions it only announces, so its ``transactions`` have empty address
 lists and the cross-layer vote leaves such rows alone. BIP324 (v2) connections are encrypted
 and contribute nothing; the reader counts them.
 """
@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framework.data import AccountData, Provenance
+from framework.capabilities import Tags
+from framework.data import AccountData, Provenance, RelayTraffic, Transactions
 from framework.errors import DataError
 from framework.interfaces import DataContext
 from framework.safe_files import read_text
@@ -58,6 +59,10 @@ def _endpoint_ip(endpoint: str) -> str:
 
 
 class P2PCaptureDataset:
+    # Its labels are a file only the captured node's owner has: the factory is checked.
+    chainsleuth_tags = Tags(provides=frozenset({"relay_traffic", "transactions"}),
+                            needs_data_dir=True, example_params=None)
+
     def __init__(self, path: str | None = None, own_txids: str | None = None,
                  node: str | None = None) -> None:
         self.path, self.own_txids, self.node = path, own_txids, node
@@ -104,5 +109,4 @@ class P2PCaptureDataset:
             provenance=Provenance("real", str(location), f"P2P capture of node {target}",
                                   {"files": stats, "node": target, "own_txids": len(own),
                                    "own_seen": int(y.sum())}),
-            extras={"relay_events": events, "transactions": transactions,
-                    "relay_links": {"probes": [], "outbound": []}})
+            relay_traffic=RelayTraffic(events), transactions=Transactions(transactions))

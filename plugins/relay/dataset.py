@@ -11,11 +11,10 @@ created before its child) and are spaced by a Poisson process of ``tx_rate`` per
 Rows are the relayed transactions (ids: txids); label 1 ``originated`` when the target created
 it, else 0 ``relayed``. ``X`` holds the traffic features (:mod:`.features`) of a full view of the
 target's links (probe links excluded); the ``interception`` scenario recomputes them for what
-an observer actually sees. ``extras``:
+an observer actually sees. Side channels:
 
-* ``relay_events``: the event log of the target's links
-  (:mod:`libraries.simulation.relay_events`).
-* ``relay_links``: ``{"probes": [...], "outbound": [...]}``, the target's probe and outbound peers.
+* ``relay_traffic``: the event log of the target's links
+  (:mod:`libraries.simulation.relay_events`) and the target's probe and outbound peers.
 * ``transactions``: one row per dataset row: ``txid``, ``first_seen`` (when the target learned it,
   relay clock), ``inputs`` and ``outputs`` (address lists), for transaction-layer analysis.
 
@@ -29,7 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from framework.data import AccountData, Provenance
+from framework.capabilities import Tags
+from framework.data import AccountData, Provenance, RelayTraffic, Transactions
 from framework.errors import ConfigError, reraised_as
 from framework.interfaces import DataContext
 from libraries.simulation import SimulationConfig, SimulationConfigError, simulate
@@ -69,6 +69,10 @@ def place_wallets(entity_tx_counts: pd.Series, nodes: int, target_share: float,
 
 
 class RelaySimDataset:
+    chainsleuth_tags = Tags(provides=frozenset({"relay_traffic", "transactions"}),
+                            example_params={"nodes": 30, "transactions": 150, "target_share": 0.1,
+                                            "probes": 2, "days": 2, "individual_wallet": 80})
+
     def __init__(self, nodes: int = 200, transactions: int = 2000, tx_rate: float = 2.0,
                  target_share: float = 0.01, probes: int = 4, dandelion: bool = False,
                  txid_relay_share: float = 0.1, latency_mean: float = 0.1, days: int = 6,
@@ -120,5 +124,5 @@ class RelaySimDataset:
             provenance=Provenance("synthetic", "relay simulator over chain_sim transactions",
                                   "seeded discrete-event Bitcoin relay simulation; the target "
                                   "is node n0", details),
-            extras={"relay_events": run.events, "transactions": transactions,
-                    "relay_links": {"probes": run.probe_peers, "outbound": run.outbound_peers}})
+            relay_traffic=RelayTraffic(run.events, run.probe_peers, run.outbound_peers),
+            transactions=Transactions(transactions))

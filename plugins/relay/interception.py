@@ -1,6 +1,6 @@
 """``interception``: what an observer of a target node's links can learn.
 
-Protocol. The dataset's ``extras["relay_events"]`` (the target's traffic,
+Protocol. The dataset's ``relay_traffic`` (the target's traffic,
 :mod:`libraries.simulation.relay_events`) is cut to an observer's view: ``mode=passive``
 intercepts a seeded share ``share`` of the target's links (probe links excluded; each seed is a
 different vantage point), ``mode=active`` keeps the links of ``probes`` probe nodes (all when
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from framework.capabilities import Tags
 from framework.data import AccountData
 from framework.errors import ConfigError, DataError
 from framework.task import Task
@@ -28,7 +29,18 @@ from plugins.relay.features import FEATURE_NAMES, traffic_features
 from plugins.relay.observers import active_view, passive_view
 
 
+def example_world() -> AccountData:
+    """A tiny simulated relay world (relay_sim's example), for contract checks of this scenario."""
+    from framework.interfaces import DataContext
+    from plugins.relay.dataset import RelaySimDataset
+
+    world = RelaySimDataset(**RelaySimDataset.chainsleuth_tags.example_params)
+    return world.load(DataContext(data_dir=None, cache_dir=Path(tempfile.gettempdir()), seed=0))
+
+
 class InterceptionScenario:
+    chainsleuth_tags = Tags(requires=frozenset({"relay_traffic"}), example_data=example_world)
+
     def __init__(self, mode: str = "passive", share: float | None = 0.25, probes: int | None = None,
                  test_size: float = 0.5) -> None:
         if mode not in ("passive", "active"):
@@ -39,30 +51,17 @@ class InterceptionScenario:
             raise ConfigError(f"scenario 'interception': test_size must lie in (0, 1), got {test_size}")
         self.mode, self.share, self.probes, self.test_size = mode, share, probes, test_size
 
-    @staticmethod
-    def example_data() -> AccountData:
-        """A tiny simulated relay world, for contract checks of this scenario."""
-        from framework.interfaces import DataContext
-        from plugins.relay.dataset import RelaySimDataset
-
-        world = RelaySimDataset(nodes=30, transactions=150, target_share=0.1, probes=2, days=2,
-                                individual_wallet=80)
-        return world.load(DataContext(data_dir=None, cache_dir=Path(tempfile.gettempdir()),
-                                      seed=0))
-
     def split(self, data: AccountData, seed: int) -> Task:
-        events = data.extras.get("relay_events")
-        links = data.extras.get("relay_links", {})
-        if events is None:
+        if data.relay_traffic is None:
             raise DataError(f"scenario 'interception': dataset '{data.name}' has no "
-                            f"extras['relay_events'] (the target's traffic); use a relay dataset "
+                            f"relay_traffic (the target's traffic); use a relay dataset "
                             f"such as relay_sim or p2p_capture")
+        events, probes = data.relay_traffic.events, list(data.relay_traffic.probes)
         if self.mode == "passive":
-            view, observed = passive_view(events, self.share, seed,
-                                          exclude_peers=links.get("probes", []))
+            view, observed = passive_view(events, self.share, seed, exclude_peers=probes)
             setting = {"mode": "passive", "share": self.share}
         else:
-            view, observed = active_view(events, links.get("probes", []), self.probes)
+            view, observed = active_view(events, probes, self.probes)
             setting = {"mode": "active", "probes": len(observed)}
         X, seen = traffic_features(view, data.ids)
         rows = np.flatnonzero(seen & (data.y >= 0))

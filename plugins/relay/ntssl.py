@@ -29,13 +29,14 @@ turn ChainSleuth's signed log and standardisation off: the detectors are not inv
 and the authors ran them on raw counts.
 
 ``cross_layer=true`` adds the cross-layer analysis: transactions are clustered on the
-transaction layer (:mod:`.clustering`, from the injected dataset's ``extras["transactions"]``)
+transaction layer (:mod:`.clustering`, from the injected dataset's ``transactions``)
 and every cluster is relabelled by the majority of NTSSL's predictions in it, in both directions.
 Votes come from the predictions on the rows being predicted and on the training rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ from pyod.models.ocsvm import OCSVM
 from sklearn.preprocessing import MinMaxScaler
 from xgboost import XGBClassifier
 
+from framework.capabilities import Tags
 from framework.data import AccountData
 from framework.errors import ConfigError, DataError
 from plugins.relay.clustering import majority_vote, transaction_clusters
@@ -55,8 +57,7 @@ def _two_columns(p: np.ndarray) -> np.ndarray:
 
 
 class TrafficAnomalyBaseline:
-    binary_only = True  # node-originated or not
-    learns_from_labels = False
+    chainsleuth_tags = Tags(binary_only=True, learns_from_labels=False)  # originated or not
 
     def __init__(self, contamination: float = 0.01, trees: int = 100, seed: int = 0) -> None:
         if not 0 < contamination < 0.5:
@@ -81,9 +82,14 @@ class TrafficAnomalyBaseline:
                 "contamination": self.contamination}
 
 
+def _ntssl_tags(params: Mapping[str, Any]) -> Tags:
+    """The cross-layer vote clusters the dataset's transactions; plain NTSSL needs nothing."""
+    return Tags(binary_only=True, learns_from_labels=False,
+                requires=frozenset({"transactions"} if params["cross_layer"] else ()))
+
+
 class NTSSL:
-    binary_only = True
-    learns_from_labels = False
+    chainsleuth_tags = staticmethod(_ntssl_tags)
 
     def __init__(self, if_trees: int = 100, if_contamination: float = 0.01,
                  ae_hidden: tuple[int, ...] = (16, 8), ae_epochs: int = 50,
@@ -93,9 +99,9 @@ class NTSSL:
                  cross_layer: bool = False,
                  cluster_window: float | None = None, cluster_outputs: bool = False,
                  seed: int = 0, data: AccountData | None = None) -> None:
-        if cross_layer and (data is None or "transactions" not in data.extras):
+        if cross_layer and (data is None or data.transactions is None):
             raise DataError("model 'ntssl' with cross_layer=true needs the dataset's "
-                            "extras['transactions'] (txid, first_seen, inputs, outputs per row); "
+                            "transactions (txid, first_seen, inputs, outputs per row); "
                             f"dataset '{getattr(data, 'name', None)}' has none")
         self.if_trees, self.if_contamination = if_trees, if_contamination
         self.ae_hidden, self.ae_epochs = list(ae_hidden), ae_epochs
@@ -185,7 +191,7 @@ class NTSSL:
         known = ~np.isin(self.train_rows_, rows)
         all_rows = np.concatenate([rows, self.train_rows_[known]])
         votes = np.concatenate([pred, self.train_pred_[known]])
-        txs = self.data.extras["transactions"].iloc[all_rows]
+        txs = self.data.transactions.frame.iloc[all_rows]
         clusters = transaction_clusters(txs["inputs"].tolist(), txs["outputs"].tolist(),
                                         txs["first_seen"].to_numpy(), self.cluster_window,
                                         self.cluster_outputs)

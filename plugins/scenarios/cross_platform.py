@@ -23,8 +23,9 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from framework.capabilities import Tags
 from framework.data import AccountData
-from framework.domains import SOURCE, TARGET
+from framework.domains import SOURCE, TARGET, pair
 from framework.errors import ConfigError
 from framework.hookspecs import hookimpl
 from framework.task import Task
@@ -33,8 +34,15 @@ from framework.task import Task
 PROTOCOLS = ("published", "pooled")
 
 
+def example_pair() -> AccountData:
+    """Two toy datasets as a source/target pair, for contract checks of this scenario."""
+    from framework.contracts import toy_data
+
+    return pair(toy_data(n=300), toy_data(n=300, seed=1))
+
+
 class CrossPlatform:
-    requires = "domains"
+    chainsleuth_tags = Tags(requires=frozenset({"domains"}), example_data=example_pair)
 
     def __init__(self, target_labels: int = 100, test_size: float = 0.5,
                  val_size: float = 0.1, protocol: str = "published") -> None:
@@ -51,7 +59,7 @@ class CrossPlatform:
 
     def split(self, data: AccountData, seed: int) -> Task:
         if data.groups is None or set(np.unique(data.groups)) != {SOURCE, TARGET} or (
-                "domains" not in data.extras):
+                data.domains is None):
             raise ConfigError(f"scenario 'cross_platform' needs a source/target pair; set "
                               f"dataset@target_dataset=<name> (got dataset '{data.name}')")
         labelled = data.y >= 0
@@ -82,9 +90,9 @@ class CrossPlatform:
                                                       random_state=seed, stratify=data.y[source])
             train = np.sort(np.concatenate([source, extra]))
             pool = np.setdiff1d(np.arange(len(data.y)), np.concatenate([test, validation]))
-        domains = data.extras["domains"]
+        domains = data.domains
         return Task(scenario="cross_platform",
-                    setting={"source": domains["source"], "target": domains["target"],
+                    setting={"source": domains.source, "target": domains.target,
                              "target_labels": self.target_labels, "protocol": self.protocol},
                     y=data.y, class_names=list(data.class_names), train=train,
                     validation=np.sort(validation), test=np.sort(test), unlabeled=pool,

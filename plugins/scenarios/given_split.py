@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from framework.capabilities import Tags
 from framework.data import AccountData
 from framework.errors import ConfigError
 from framework.splits import carve_validation, positive_class
@@ -25,23 +26,25 @@ from framework.hookspecs import hookimpl
 from framework.task import Task
 
 
+def example_split() -> AccountData:
+    """Toy data with a declared split, for the scenario contract check."""
+    from dataclasses import replace
+
+    from framework.contracts import toy_data
+
+    data = toy_data(n=300)
+    split = np.where(np.arange(300) % 4 == 0, "test", "train")
+    return replace(data, given_split=split)
+
+
 class GivenSplit:
+    chainsleuth_tags = Tags(requires=frozenset({"given_split"}), example_data=example_split)
+
     def __init__(self, val_size: float = 0.1) -> None:
         if not 0 <= val_size < 1:
             raise ConfigError(f"scenario 'given_split': val_size must lie in [0, 1), got "
                               f"{val_size}")
         self.val_size = val_size
-
-    @staticmethod
-    def example_data() -> AccountData:
-        """Toy data with a declared split, for the scenario contract check."""
-        from dataclasses import replace
-
-        from framework.contracts import toy_data
-
-        data = toy_data(n=300)
-        split = np.where(np.arange(300) % 4 == 0, "test", "train")
-        return replace(data, given_split=split)
 
     def split(self, data: AccountData, seed: int) -> Task:
         if data.given_split is None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from framework.capabilities import Tags
 from framework.data import AccountData
 from framework.errors import ConfigError
 from framework.splits import carve_validation, positive_class
@@ -22,6 +23,8 @@ from framework.task import Task
 
 
 class TemporalSplit:
+    chainsleuth_tags = Tags(requires=frozenset({"groups"}))
+
     def __init__(self, train_until: int | None = None, train_share: float = 0.7,
                  val_size: float = 0.1) -> None:
         if not 0 < train_share < 1 or not 0 <= val_size < 1:

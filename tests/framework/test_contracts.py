@@ -44,12 +44,12 @@ class Mutating:
                                             (Chance, "near chance")])
 def test_broken_models_fail_the_contract(model, message):
     with pytest.raises(AssertionError, match=f"model 'broken': .*{message}"):
-        contracts.check_model(Entry("model", "broken", model, PROVIDER), {})
+        contracts.check_plugin(Entry("model", "broken", model, PROVIDER), injected={})
 
 
 def test_mutating_augmentation_fails_the_contract():
     with pytest.raises(AssertionError, match="mutated the dataset"):
-        contracts.check_augmentation(Entry("augmentation", "bad", Mutating, PROVIDER))
+        contracts.check_plugin(Entry("augmentation", "bad", Mutating, PROVIDER))
 
 
 def test_seed_ignoring_scenario_fails_the_contract():
@@ -60,4 +60,4 @@ def test_seed_ignoring_scenario_fails_the_contract():
             return StandardSplit().split(data, 0)
 
     with pytest.raises(AssertionError, match="different seeds gave the same split"):
-        contracts.check_scenario(Entry("scenario", "fixed", SameEverySeed, PROVIDER))
+        contracts.check_plugin(Entry("scenario", "fixed", SameEverySeed, PROVIDER))

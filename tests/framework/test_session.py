@@ -10,17 +10,17 @@ import pandas as pd
 import pytest
 from helpers import FAST, REPO, TINY_SIM, make_config
 
-from framework.data import AccountData, Provenance
+from framework.data import AccountData, Provenance, TransactionHistory
 from framework.runner import JobInfo, run_job
 from framework.session import DatasetCache, JobOutcomes, Session, current_session
 
 
-def small_data(name="d", events=None):
+def small_data(name="d", history=None):
     return AccountData(name=name, ids=["a", "b", "c"], X=np.arange(6.0).reshape(3, 2),
                        feature_names=["f0", "f1"], y=[0, 1, 0], class_names=["n", "m"],
                        benign_classes=["n"], provenance=Provenance("synthetic", "test"),
                        edge_index=np.array([[0, 1], [1, 2]]), time=[1.0, 2.0, 3.0],
-                       **({"extras": {"events": events}} if events is not None else {}))
+                       history=history)
 
 
 def test_cache_loads_once_and_hands_out_read_only_arrays():
@@ -57,15 +57,16 @@ def test_a_table_changed_in_place_by_one_job_is_unchanged_for_the_next():
     """Tables cannot be made read-only; pandas copy-on-write keeps a job's change in its view."""
     pytest.importorskip("pandas")
     cache = DatasetCache()
-    events = pd.DataFrame({"account": ["a", "b"], "value": [1.0, 2.0]})
-    if "extras" not in AccountData.__dataclass_fields__:
-        pytest.fail("update this test to the typed side channel that carries tables")
-    job = cache.get("k", lambda: small_data(events=events))
-    job.extras["events"]["value"] = [9.0, 9.0]
-    job.extras["events"].loc[0, "account"] = "z"
+    events = pd.DataFrame({"account": ["a", "b"], "txid": ["t", "t"], "timestamp": [0.0, 0.0],
+                           "direction": ["out", "in"], "value": [1.0, 2.0]})
+    links = pd.DataFrame({"account": ["a", "b"], "direction": ["out", "in"],
+                          "counterparty": ["b", "a"]})
+    job = cache.get("k", lambda: small_data(history=TransactionHistory(events, links)))
+    job.history.events["value"] = [9.0, 9.0]
+    job.history.events.loc[0, "account"] = "z"
     fresh = cache.get("k", lambda: pytest.fail("cached"))
-    assert fresh.extras["events"]["value"].tolist() == [1.0, 2.0]
-    assert fresh.extras["events"]["account"].tolist() == ["a", "b"]
+    assert fresh.history.events["value"].tolist() == [1.0, 2.0]
+    assert fresh.history.events["account"].tolist() == ["a", "b"]
 
 
 def test_sessions_share_nothing(tmp_path):

@@ -14,7 +14,8 @@ import pandas as pd
 
 from framework.account_schema import (ATTRIBUTE_NAMES, account_tables_from_transfers,
                                       compute_attributes, utxo_tables_from_core_blocks)
-from framework.data import AccountData, Provenance
+from framework.capabilities import Tags
+from framework.data import AccountData, Provenance, TransactionHistory
 from framework.errors import DataError
 from framework.interfaces import DataContext
 from framework.results import write_atomic
@@ -37,6 +38,10 @@ def ledger_tables(config: SimulationConfig, ledger: str) -> tuple[pd.DataFrame, 
 
 
 class ChainSimDataset:
+    chainsleuth_tags = Tags(provides=frozenset({"edge_index", "history", "feature_space"}),
+                            example_params={"days": 5, "individual_wallet": 60,
+                                            "max_per_class": 40})
+
     def __init__(self, world_seed: int = 0, days: int = 30, individual_wallet: int = 1200,
                  exchange: int = 4, mining_pool: int = 3, gambling: int = 6,
                  darknet_market: int = 4, tumbler: int = 4, ponzi: int = 8, blackmail: int = 20,
@@ -85,8 +90,9 @@ class ChainSimDataset:
                 details={**asdict(self.config), "ledger": self.ledger,
                          "max_per_class": self.max_per_class, **facts}),
             edge_index=edge_index,
-            extras={"events": events.reset_index(drop=True), "links": links.reset_index(drop=True),
-                    "feature_space": "account_schema"})
+            history=TransactionHistory(events.reset_index(drop=True),
+                                       links.reset_index(drop=True)),
+            feature_space="account_schema")
 
 
 def export(config: SimulationConfig, out: Path, ledger: str = "utxo") -> tuple[Path, Path]:

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from framework.account_schema import ATTRIBUTE_NAMES, compute_attributes
-from framework.data import AccountData, Provenance
+from framework.data import AccountData, Provenance, TransactionHistory
 from framework.errors import ConfigError
 from plugins.augmentations.evasion import AmountSplit, RandomTimeDelay
 
@@ -28,7 +28,7 @@ def dataset():
     return AccountData(name="hand", ids=["a", "b"], X=X, feature_names=list(ATTRIBUTE_NAMES),
                        y=[0, 1], class_names=["n", "m"], benign_classes=["n"],
                        provenance=Provenance("synthetic", "test"),
-                       extras={"events": events, "links": links})
+                       history=TransactionHistory(events, links))
 
 
 def column(X, name):

@@ -27,7 +27,7 @@ def test_simulated_rows_are_labelled_addresses_plus_their_neighbourhood(simulate
     assert data.feature_names == list(ATTRIBUTE_NAMES)
     assert data.edge_index.max() < len(data.ids) and data.edge_index.shape[0] == 2
     # in_total is what Credits and Mints brought the address, in BTC.
-    events = data.extras["events"]
+    events = data.history.events
     first = data.ids[0]
     received = events[(events["account"] == first) & (events["direction"] == "in")]["value"].sum()
     column = data.feature_names.index("in_total")

@@ -49,7 +49,7 @@ def test_load_both_variants(tmp_path):
     assert len(paper.ids) == 11 * 4 and len(paper.class_names) == 10
     counts = paper.summary()["class_counts"]
     assert counts["Digital Financial Service"] == 8 and "Tumbler" not in counts
-    assert set(paper.extras["label_strength"]) == {"SA", "WA"}
+    assert set(paper.label_strength) == {"SA", "WA"}
 
 
 def test_schema_mapping_converts_units_and_masks_the_rest(tmp_path):

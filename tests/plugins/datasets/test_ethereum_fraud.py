@@ -43,7 +43,7 @@ def test_schema_view_maps_a_real_account_by_hand(data_dir):
     assert row["out_minus_in"] == pytest.approx(865.6910932 - 586.4666748)
     assert row["max_in_share"] == pytest.approx(45.806785 / 586.4666748)
     assert math.isnan(row["hour_entropy"])  # not derivable from this table: masked
-    assert "hour_entropy" in data.extras["schema_missing"]
+    assert "hour_entropy" in data.schema_missing
 
 
 def test_nan_policy_zero(data_dir):

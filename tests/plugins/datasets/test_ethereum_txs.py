@@ -171,7 +171,7 @@ def test_contract_creation_row_is_an_incoming_event(published):
 
 
 def test_histories_are_kept_for_augmentations(dataset):
-    events = dataset.extras["events"]
+    events = dataset.history.events
     mine = events[events["account"] == PHISHER]
     assert sorted(mine["value"].round(4)) == [0.0033, 0.676, 0.68]
 
@@ -219,7 +219,7 @@ def test_shared_period_switch_restricts_to_the_common_window(data_dir, tmp_path)
     data = EthereumTxsDataset(classes=["normal", "hack"], shared_period=True).load(
         DataContext(data_dir, tmp_path, 0))
     start, end = data.provenance.details["period"]
-    events = data.extras["events"]
+    events = data.history.events
     assert events["timestamp"].between(start, end).all()
     assert data.summary()["class_counts"]["hack"] < 826
 
@@ -266,7 +266,7 @@ def tiny(tmp_path):
 
 
 def phisher_value(data):
-    events = data.extras["events"]
+    events = data.history.events
     return float(events.loc[events["account"] == PHISHER, "value"].iloc[0])
 
 

@@ -30,10 +30,10 @@ def test_capture_rows_are_its_transactions_labelled_by_the_own_list(tmp_path, ca
     assert set(captured_txids) <= set(data.ids)
     assert data.y.sum() == 3
     assert set(data.ids[data.y == 1]) == set(captured_txids[:3])
-    assert (data.extras["relay_events"]["node"].str.contains(data.provenance.details["node"],
+    assert (data.relay_traffic.events["node"].str.contains(data.provenance.details["node"],
                                                               regex=False)).all()
     # Rows are exactly the transactions the node's links carried, wtxids folded into txids.
-    events = data.extras["relay_events"]
+    events = data.relay_traffic.events
     tx = events[events["message"] == "tx"]
     to_txid = dict(zip(tx["wtxid"], tx["txid"]))
     carried = events[events["inv_type"].isin([1, 5, 0x40000001]) | (events["message"] == "tx")]

@@ -25,8 +25,8 @@ def test_dataset_is_synthetic_row_aligned_and_labels_the_targets_transactions(da
     assert data.provenance.origin == "synthetic"
     assert data.class_names == ["relayed", "originated"]
     assert 0 < data.y.sum() < len(data.y)
-    assert list(data.extras["transactions"]["txid"]) == list(data.ids)
-    assert "origin" not in data.extras["transactions"]  # no ground truth beside the labels
+    assert list(data.transactions.frame["txid"]) == list(data.ids)
+    assert "origin" not in data.transactions.frame  # no ground truth beside the labels
 
 
 def test_interception_splits_are_disjoint_and_features_follow_the_share(data):
@@ -42,10 +42,10 @@ def test_interception_splits_are_disjoint_and_features_follow_the_share(data):
     assert active.setting == {"mode": "active", "probes": 2}
 
 
-def test_interception_needs_relay_events(data):
+def test_interception_needs_relay_traffic(data):
     from dataclasses import replace
-    with pytest.raises(DataError, match="relay_events"):
-        InterceptionScenario().split(replace(data, extras={}), seed=0)
+    with pytest.raises(DataError, match="relay_traffic"):
+        InterceptionScenario().split(replace(data, relay_traffic=None), seed=0)
 
 
 def test_ntssl_pseudo_labels_follow_the_published_rules(data):
@@ -84,7 +84,7 @@ def test_cross_layer_votes_over_transaction_clusters(data):
     X_test = task.features[task.test]
     before = plain.predict(X_test)
     after = crossed.predict(X_test, rows=task.test)
-    txs = data.extras["transactions"]
+    txs = data.transactions.frame
     from plugins.relay.clustering import transaction_clusters
     rows = np.concatenate([task.test, task.train])
     clusters = transaction_clusters(txs["inputs"].iloc[rows].tolist(),
@@ -95,4 +95,4 @@ def test_cross_layer_votes_over_transaction_clusters(data):
     sizes = np.bincount(clusters)
     assert (sizes[clusters[changed]] > 1).all()
     with pytest.raises(DataError, match="transactions"):
-        NTSSL(cross_layer=True, data=replace(hidden, extras={}))
+        NTSSL(cross_layer=True, data=replace(hidden, transactions=None))
