@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Any
 
@@ -258,13 +258,3 @@ def _allowed_external() -> set[str] | None:
     if raw is None:
         return None
     return {_normalise(part) for part in raw.split(",") if part.strip()}
-
-
-@lru_cache(maxsize=1)
-def _cached(restriction: str | None) -> PluginManager:
-    return PluginManager()
-
-
-def get_plugin_manager() -> PluginManager:
-    """The process-wide manager (cached per value of ``CHAINSLEUTH_PLUGINS``)."""
-    return _cached(os.environ.get(RESTRICT_ENV))

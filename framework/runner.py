@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from framework.data import AccountData
 from framework.domains import pair
-from framework import threads
+from framework import capabilities, threads
 from framework.errors import ChainSleuthError, ConfigError, PluginError
 from framework.interfaces import DataContext, RunInfo, UnlabeledPool
 from framework.memory import PeakMemorySampler
@@ -222,6 +222,12 @@ def prepare(cfg: DictConfig, session: Session | None = None) -> PreparedJob:
     timings: dict[str, float] = {}
     seed_everything(seed)
 
+    # The plugins must fit the data before an expensive load: a model that needs transaction
+    # clusters fails here, naming the datasets that have them.
+    capabilities.check_job(registry, {kind: _node(cfg.get(kind)) if cfg.get(kind) is not None
+                                      else None
+                                      for kind in ("dataset", "target_dataset",
+                                                   *capabilities.JOB_KINDS)})
     tick = time.perf_counter()
     data = _load_dataset(cfg, session, seed)
     timings["load_s"] = time.perf_counter() - tick
@@ -361,8 +367,9 @@ def _load_one(cfg: DictConfig, dataset: DictConfig, session: Session, seed: int)
                               cache_dir=Path(cfg.paths.cache_dir).expanduser(), seed=seed)
         data = source.load(context)
         if not isinstance(data, AccountData):
-            raise ConfigError(f"dataset '{node['name']}' returned {type(data).__name__}, "
+            raise PluginError(f"dataset '{node['name']}' returned {type(data).__name__}, "
                               f"expected framework.data.AccountData")
+        capabilities.check_loaded(data, capabilities.select(registry, "dataset", node))
         return data
 
     return session.datasets.get(key, load)

@@ -110,7 +110,7 @@ def test_a_run_leaves_sys_argv_alone(tmp_path, monkeypatch):
 
     seen = []
 
-    def fake_run_job(cfg, job, session, threads=None):
+    def fake_run_job(cfg, job, session, parallel_jobs=1):
         seen.append((list(sys.argv), cfg.model.name, session))
         session.outcomes.add("failed")
         return {"status": "skipped"}
