@@ -100,9 +100,9 @@ class ModelUnderTest(_UnderTest):
     """A model built as the runner builds it (every generator seeded with the job seed, the
     injected arguments it accepts), fitted once per problem.
 
-    The two-class problem is fitted as a runner with pre-training fits (a validation set and an
-    augmenting unlabelled pool), the three-class one as a plain runner fits (neither), so both
-    ways of calling ``fit`` are covered without fitting a problem twice.
+    The two-class problem is fitted the way a job with pre-training calls ``fit`` (a validation
+    set and an augmenting unlabelled pool), the three-class one the plain way (neither), so both
+    calls are covered without fitting a problem twice.
     """
 
     def __init__(self, entry: Entry, injected: Mapping[str, Any]) -> None:
