@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from framework.capabilities import Tags
 from framework.data import AccountData
 from framework.errors import ConfigError
 from framework.hookspecs import hookimpl
@@ -122,6 +123,9 @@ class _GNNClassifier:
 
     architecture = "gnn"
     activation = "relu"
+    # A job on a dataset without an interaction graph stops before loading, naming the
+    # datasets that have one (the check in __init__ stays for direct use).
+    chainsleuth_tags = Tags(requires=frozenset({"graph"}))
 
     def __init__(self, hidden_channels: int, num_layers: int, dropout: float, lr: float,
                  weight_decay: float, max_epochs: int, patience: int,

@@ -156,4 +156,5 @@ def test_a_job_on_the_publishers_split(data_dir, tmp_path):
                      JobInfo(output_dir=tmp_path / "no_graph"))
     assert failed["status"] == "failed" and failed["error"]["type"] == "ConfigError"
     assert "model 'gat'" in failed["error"]["message"]
-    assert "dataset 'ethereum_fraud' has none" in failed["error"]["message"]
+    assert ("which dataset 'ethereum_fraud' does not provide; datasets that provide it: "
+            "ethereum_txs, ethereum_xblock") in failed["error"]["message"]
