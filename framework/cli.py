@@ -147,12 +147,18 @@ def _dispatch(argv: list[str], session: Session) -> int:
 
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
     for name in manager.command_names():
-        if name in CORE_COMMANDS:
-            raise ConfigError(f"plugin {manager.command_providers()[name]} registers command "
-                              f"'{name}', which is a core command; rename it")
+        if name in CORE_COMMANDS:  # the core command wins; the plugin's is unreachable
+            print(f"chainsleuth: warning: plugin {manager.command_providers()[name]} registers "
+                  f"command '{name}', which is a core command; it is ignored (rename it)",
+                  file=sys.stderr)
+            continue
         # Only the chosen command needs its arguments, and only the overview its help line:
         # the other plugin modules stay unimported.
-        if chosen is None or chosen == name:
+        if name in manager.command_conflicts() and chosen != name:
+            providers = ", ".join(p.distribution for p in manager.command_conflicts()[name])
+            sub.add_parser(name, help=f"(unusable: registered twice, by {providers})",
+                           add_help=False)
+        elif chosen is None or chosen == name:
             command, provider = manager.command(name)
             parser_of = sub.add_parser(name, help=f"{command.help} [{provider.distribution}]")
             if chosen == name:

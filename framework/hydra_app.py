@@ -7,7 +7,6 @@ keyword defaults, so a third-party model is selectable as ``model=<name>`` with 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,13 +77,8 @@ def _run_hydra_job(cfg: DictConfig, session: Session) -> dict[str, Any] | float:
                   num=hydra_cfg.job.num if multirun else None,
                   overrides=list(hydra_cfg.overrides.task),
                   sweep_dir=Path(hydra_cfg.sweep.dir) if multirun else None)
-    try:
-        record = run_job(cfg, job, session,
-                         parallel_jobs=_parallel_jobs(hydra_cfg.launcher) if multirun else 1)
-    except ChainSleuthError as exc:  # refused before it started (a plugin that cannot be used)
-        session.outcomes.add("failed")
-        print(f"chainsleuth: error: {exc}", file=sys.stderr)
-        return {"status": "refused", "error": {"type": type(exc).__name__, "message": str(exc)}}
+    record = run_job(cfg, job, session,
+                     parallel_jobs=_parallel_jobs(hydra_cfg.launcher) if multirun else 1)
     if record["status"] == "failed":
         error = record["error"]
         print(f"[chainsleuth] FAILED {cfg.dataset.name} / {cfg.scenario.name} / "
@@ -153,6 +147,16 @@ def _sweep_command(config: DictConfig) -> str:
 
 def _notify_sweep_finished(config: DictConfig, sweep_dir: Path, board: Leaderboard,
                            manager: PluginManager) -> None:
+    """Tell the loggers; one that fails is a warning: the sweep's results are already written."""
+    try:
+        _tell_sweep_loggers(config, sweep_dir, board, manager)
+    except Exception as exc:
+        print(f"[chainsleuth] warning: a logger failed after the sweep ({exc!r}); the results "
+              f"and leaderboard in {sweep_dir} are complete")
+
+
+def _tell_sweep_loggers(config: DictConfig, sweep_dir: Path, board: Leaderboard,
+                        manager: PluginManager) -> None:
     logger_node = config.get("logger")
     logger = None
     if logger_node is not None and logger_node.get("name") is not None:

@@ -57,6 +57,7 @@ class PluginManager:
         self._registered: dict[tuple[str, str], dict] = {}
         self.registry = Registry()
         self._commands: dict[str, tuple[Provider, Callable[[], Command]]] = {}
+        self._command_conflicts: dict[str, list[Provider]] = {}
         self._discover()
         for name, plugin in extra_plugins:
             self._register_loaded(plugin, Provider(name, "(registered in code)", "-"))
@@ -66,9 +67,14 @@ class PluginManager:
         return self.pm.hook
 
     def attach(self, plugin: object, name: str) -> None:
-        """Register a per-job object (a logger) so that it receives lifecycle hooks."""
+        """Register a per-job object (a logger) so that it receives lifecycle hooks; one with a
+        misspelt hook is refused and left unregistered."""
         self.pm.register(plugin, name=name)
-        self._check_hook_names(name)
+        try:
+            self._check_hook_names(name)
+        except PluginError:
+            self.pm.unregister(plugin)
+            raise
 
     def detach(self, plugin: object) -> None:
         self.pm.unregister(plugin)
@@ -81,15 +87,28 @@ class PluginManager:
         return {name: self._commands[name][0] for name in self.command_names()}
 
     def command(self, name: str) -> tuple[Command, Provider]:
-        """A plugin command, importing its module if it was only declared."""
+        """A plugin command, importing its module if it was only declared; a name two
+        distributions registered fails here, naming both."""
+        if name in self._command_conflicts:
+            raise PluginError(f"command '{name}' is registered twice: by "
+                              f"{' and by '.join(map(str, self._command_conflicts[name]))}; "
+                              f"uninstall one or restrict plugins with {RESTRICT_ENV}")
         provider, load = self._commands[name]
         return load(), provider
+
+    def command_conflicts(self) -> dict[str, list[Provider]]:
+        """Command names registered by more than one distribution, with every provider."""
+        return {name: list(providers) for name, providers in self._command_conflicts.items()}
 
     def load_all(self) -> None:
         """Import every declared module and check it against its manifest, and refuse names
         registered twice (tests, contracts: there, everything must be usable)."""
-        for (kind, name), providers in self.registry.conflicts().items():
-            raise PluginError(f"{kind} '{name}' is registered twice: by "
+        conflicts = {**{f"{kind} '{name}'": providers
+                        for (kind, name), providers in self.registry.conflicts().items()},
+                     **{f"command '{name}'": providers
+                        for name, providers in self._command_conflicts.items()}}
+        for what, providers in conflicts.items():
+            raise PluginError(f"{what} is registered twice: by "
                               f"{' and by '.join(map(str, providers))}")
         for plugin_name, declared in self._declared.items():
             self._load_module(plugin_name)
@@ -145,9 +164,9 @@ class PluginManager:
 
     def _add_command(self, name: str, provider: Provider,
                      load: Callable[[], Command]) -> None:
-        if name in self._commands:
-            raise PluginError(f"command '{name}' is registered twice: by "
-                              f"{self._commands[name][0]} and by {provider}")
+        if name in self._commands:  # only running this command fails (see command)
+            self._command_conflicts.setdefault(name, [self._commands[name][0]]).append(provider)
+            return
         self._commands[name] = (provider, load)
 
     def _load_module(self, plugin_name: str) -> None:

@@ -77,29 +77,22 @@ def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
     """
     session = session or Session()
     manager = session.plugins
-    cfg = apply_tuned_parameters(cfg)
-    container = OmegaConf.to_container(cfg, resolve=True)
-    if cfg.get("resume") and is_complete(job.output_dir, job.overrides, container,
-                                         _plugin_identities(cfg, manager)):
-        print(f"[chainsleuth] resume: {job.output_dir} already has a complete result; skipped")
-        session.outcomes.add("skipped")
-        return {"status": "skipped", "output_dir": str(job.output_dir)}
-    if cfg.get("resume_from"):
-        committed = CommittedRuns.load(Path(cfg.resume_from))
-        if committed.holds(job.overrides, container):
-            print(f"[chainsleuth] resume-from: {cfg.resume_from} already holds this job "
-                  f"({' '.join(job.overrides)}); skipped")
+    try:  # a job refused before it starts still leaves a failed record (and counts as failed)
+        cfg = apply_tuned_parameters(cfg)
+        container = OmegaConf.to_container(cfg, resolve=True)
+        skipped = _already_done(cfg, job, container, manager)
+        if skipped is not None:
             session.outcomes.add("skipped")
-            return {"status": "skipped", "output_dir": str(job.output_dir),
-                    "resumed_from": str(cfg.resume_from)}
-
-    validate_plugin_names(cfg, manager)
+            return skipped
+        validate_plugin_names(cfg, manager)
+        record = _base_record(cfg, container, job, manager, int(cfg.seed))
+    except ChainSleuthError as exc:
+        return _refused(cfg, job, exc, session)
     seed = int(cfg.seed)
     run = RunInfo(job_name=job.name, output_dir=Path(job.output_dir),
                   sweep_name=cfg.get("study") or (job.sweep_dir.name if job.sweep_dir else None),
                   config=container, dataset=cfg.dataset.name, scenario=cfg.scenario.name,
                   model=cfg.model.name, seed=seed, overrides=list(job.overrides))
-    record = _base_record(cfg, container, job, manager, seed)
     logger = _attach_logger(cfg, manager, record)
     started, cpu_started = time.perf_counter(), time.process_time()
     error: Exception | None = None
@@ -142,6 +135,43 @@ def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
         if logger is not None:
             manager.detach(logger)
     session.outcomes.add(record.status)
+    return record.to_dict()
+
+
+def _already_done(cfg: DictConfig, job: JobInfo, container: dict[str, Any],
+                  manager: PluginManager) -> dict[str, Any] | None:
+    """The skip record of a job that ``resume`` or ``resume_from`` finds done, else None."""
+    if cfg.get("resume") and is_complete(job.output_dir, job.overrides, container,
+                                         _plugin_identities(cfg, manager)):
+        print(f"[chainsleuth] resume: {job.output_dir} already has a complete result; skipped")
+        return {"status": "skipped", "output_dir": str(job.output_dir)}
+    if cfg.get("resume_from"):
+        committed = CommittedRuns.load(Path(cfg.resume_from))
+        if committed.holds(job.overrides, container):
+            print(f"[chainsleuth] resume-from: {cfg.resume_from} already holds this job "
+                  f"({' '.join(job.overrides)}); skipped")
+            return {"status": "skipped", "output_dir": str(job.output_dir),
+                    "resumed_from": str(cfg.resume_from)}
+    return None
+
+
+def _refused(cfg: DictConfig, job: JobInfo, exc: ChainSleuthError,
+             session: Session) -> dict[str, Any]:
+    """The failed record of a job its config or plugins stopped before it started: written
+    like any result, so a parallel sweep's leaderboard counts it and the exit status is 1."""
+    container = OmegaConf.to_container(cfg, resolve=False)
+    record = ResultRecord(
+        job={"name": job.name, "num": job.num, "overrides": list(job.overrides),
+             "output_dir": str(job.output_dir),
+             "sweep_dir": str(job.sweep_dir) if job.sweep_dir else None},
+        cell=Cell.of_job(container, list(job.overrides)), config=container,
+        config_hash=config_fingerprint(container), seed=int(cfg.get("seed", 0)), plugins={},
+        code_version=code_version(), environment=environment(), started_at=_now(),
+        study=cfg.get("study"), status="failed", finished_at=_now(),
+        error={"type": type(exc).__name__, "message": str(exc), "user_error": True,
+               "traceback": traceback.format_exc()})
+    write_result(job.output_dir, record.to_dict())
+    session.outcomes.add("failed")
     return record.to_dict()
 
 

@@ -275,3 +275,18 @@ def test_a_failed_jobs_line_names_its_cell_seed_and_error_class(tmp_path):
     assert done.returncode == 1
     assert "FAILED ethereum_fraud / standard / lr seed 3: DataError: " in done.stdout
     assert "missing.csv" in done.stdout
+
+
+def test_jobs_refused_in_parallel_workers_leave_failed_records_and_exit_1(tmp_path):
+    """Measured before: every job of a joblib sweep refused (a bad tune.best_by_seed) exited 0,
+    since the refusals were counted in the workers and written nowhere."""
+    sweep = tmp_path / "sweep"
+    done = run_cli(["run", "-m", "model=lr", "seed=0,1", "tune.best_by_seed=not-json",
+                    f"hydra.sweep.dir={sweep}", "hydra/launcher=joblib",
+                    "hydra.launcher.n_jobs=2", *SWEEP], tmp_path)
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    records = [json.loads(p.read_text()) for p in results(sweep)]
+    assert [r["status"] for r in records] == ["failed", "failed"]
+    assert all(r["error"]["type"] == "ConfigError" and "tune.best_by_seed" in r["error"]["message"]
+               for r in records)
+    assert "2 job(s) failed" in done.stdout

@@ -97,4 +97,29 @@ def test_duplicate_name_names_both_distributions(tmp_path):
     assert "chainsleuth-shadow 1.2.3" in done.stderr and "chainsleuth 0.1.0" in done.stderr
     by_default = run_cli(["run", "seed=0"], tmp_path, env=env)  # xgboost is the default model
     assert by_default.returncode == 1 and "Traceback" not in by_default.stderr
-    assert "model 'xgboost' is registered twice" in by_default.stderr
+    assert "FAILED chain_sim / standard / xgboost seed 0: PluginError: model 'xgboost' is " \
+           "registered twice" in by_default.stdout
+
+
+def test_a_command_registered_twice_blocks_only_that_command(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    for dist in ("chainsleuth-hello-a", "chainsleuth-hello-b"):
+        write_plugin(site, dist, """
+            from framework.hookspecs import hookimpl
+            from framework.interfaces import Command
+
+            @hookimpl
+            def register_commands():
+                return {"hello": Command(help="hi", configure=lambda p: None,
+                                         run=lambda a: 0)}
+        """, entry=dist.rsplit("-", 1)[1])
+    env = {"PYTHONPATH": str(site)}
+    overview = run_cli(["--help"], tmp_path, env=env)
+    assert overview.returncode == 0, overview.stderr
+    assert "unusable: registered twice, by chainsleuth-hello-a, chainsleuth-hello-b" in (
+        " ".join(overview.stdout.split()))
+    assert run_cli(["plugins"], tmp_path, env=env).returncode == 0
+    done = run_cli(["hello"], tmp_path, env=env)
+    assert done.returncode == 2 and "command 'hello' is registered twice" in done.stderr
+    assert "chainsleuth-hello-a" in done.stderr and "chainsleuth-hello-b" in done.stderr
