@@ -275,7 +275,7 @@ def run_command(args: list[str], session: Session | None = None) -> int:
         print(f"[chainsleuth] no job overrides: running the quickstart (chainsleuth quickstart: "
               f"4 models x 3 seeds on synthetic chain_sim); 'chainsleuth run --help' for one job")
         args = [*args, f"experiment={DEFAULT_EXPERIMENT}"]
-    check_plugin_overrides(overrides, manager)
+    selected = check_plugin_overrides(overrides, manager)
     for override in overrides:
         if is_secret_override(override):
             key = override.split("=", 1)[0].lstrip("+~")
@@ -284,7 +284,7 @@ def run_command(args: list[str], session: Session | None = None) -> int:
                   f".hydra/overrides.yaml. Pass it through the environment instead: "
                   f"'{key}=${{oc.env:MY_SECRET}}'", file=sys.stderr)
     args = [*args, *_unique_output_dirs(args)]
-    register_plugin_configs(manager)
+    register_plugin_configs(manager, selected)
     handlers = _stop_workers_on_signals()
     try:
         with session.current_for():
@@ -353,23 +353,14 @@ def _unique_output_dirs(args: list[str]) -> list[str]:
     return extra
 
 
-def check_plugin_overrides(overrides: list[str], manager) -> None:
-    """Reject unknown plugin names in ``kind=a,b`` overrides before any job starts."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.errors import HydraException
+def check_plugin_overrides(overrides: list[str], manager) -> list[tuple[str, str]]:
+    """Reject unknown plugin names in ``kind=a,b`` overrides before any job starts; returns
+    the (kind, name) pairs the overrides select."""
+    from framework.hydra_app import selected_plugins
 
-    try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
-    except HydraException as exc:
-        raise ConfigError(f"cannot parse overrides: {exc}") from None
-    for override in parsed:
-        kind = override.key_or_group.lstrip("+")
-        if kind not in KINDS or override.is_delete():
-            continue
-        if override.is_sweep_override():
-            values = list(override.sweep_string_iterator())
-        else:
-            values = [override.get_value_element_as_str()]
+    selected = selected_plugins(overrides)
+    for kind in dict.fromkeys(kind for kind, _ in selected):
+        values = [value for k, value in selected if k == kind]
         valid = set(manager.registry.names(kind)) | {p.stem for p in (config_dir() / kind).glob("*.yaml")}
         unknown = [v for v in values if v not in valid]
         if unknown:
@@ -378,6 +369,7 @@ def check_plugin_overrides(overrides: list[str], manager) -> None:
         for value in values:  # a name two distributions registered fails here, naming both
             if value in manager.registry.names(kind):
                 manager.registry.get(kind, value)
+    return selected
 
 
 if __name__ == "__main__":

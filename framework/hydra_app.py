@@ -26,16 +26,43 @@ from framework.runner import JobInfo, run_job
 from framework.session import Session, current_session, worker_session
 
 
-def register_plugin_configs(manager: PluginManager) -> None:
-    """Store a config node for every plugin that has no YAML file in its config group."""
+def register_plugin_configs(manager: PluginManager,
+                            selected: list[tuple[str, str]] | None = None) -> None:
+    """Store a config node for every plugin that has no YAML file in its config group, or only
+    for the ``selected`` (kind, name) pairs: a node is built from the factory's defaults, which
+    imports the plugin, so a run imports only the plugins it names."""
     store = ConfigStore.instance()
     root = config_dir()
+    wanted = None if selected is None else set(selected)
     for kind in KINDS:
         for entry in manager.registry.entries(kind):
+            if wanted is not None and (kind, entry.name) not in wanted:
+                continue
             if not (root / kind / f"{entry.name}.yaml").is_file():
                 store.store(group=kind, name=entry.name,
                             node={"name": entry.name, **entry.defaults()},
                             provider=entry.provider.distribution)
+
+
+def selected_plugins(overrides: list[str]) -> list[tuple[str, str]]:
+    """The (kind, name) pairs that ``kind=a,b`` overrides select (``dataset@target_dataset``
+    counts as a dataset)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as exc:
+        raise ConfigError(f"cannot parse overrides: {exc}") from None
+    selected = []
+    for override in parsed:
+        kind = override.key_or_group.lstrip("+").split("@", 1)[0]
+        if kind not in KINDS or override.is_delete():
+            continue
+        values = (list(override.sweep_string_iterator()) if override.is_sweep_override()
+                  else [override.get_value_element_as_str()])
+        selected += [(kind, value) for value in values]
+    return selected
 
 
 def compose_config(overrides: list[str], manager: PluginManager | None = None) -> DictConfig:
@@ -43,7 +70,7 @@ def compose_config(overrides: list[str], manager: PluginManager | None = None) -
     with the plugins of ``manager`` (a fresh manager's when none is given)."""
     from hydra import compose, initialize_config_dir
 
-    register_plugin_configs(manager or PluginManager())
+    register_plugin_configs(manager or PluginManager(), selected_plugins(overrides))
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         return compose(config_name="config", overrides=overrides)
 

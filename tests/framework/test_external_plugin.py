@@ -123,3 +123,27 @@ def test_a_command_registered_twice_blocks_only_that_command(tmp_path):
     done = run_cli(["hello"], tmp_path, env=env)
     assert done.returncode == 2 and "command 'hello' is registered twice" in done.stderr
     assert "chainsleuth-hello-a" in done.stderr and "chainsleuth-hello-b" in done.stderr
+
+
+def test_a_run_imports_only_the_plugins_it_names(tmp_path):
+    """A declared plugin without a YAML file gets its config node from its factory, which
+    imports it; a run that does not name it must not pay for it, nor fail with it."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "chainsleuth_fragile.py").write_text(textwrap.dedent("""
+        raise ImportError("fragile's dependency is missing")
+    """))
+    info = site / "chainsleuth_fragile-1.0.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: chainsleuth-fragile\n"
+                                   "Version: 1.0.0\n")
+    (info / "entry_points.txt").write_text(
+        "[chainsleuth]\nfragile = chainsleuth_fragile\n\n"
+        "[chainsleuth.provides]\nmodel.fragile = chainsleuth_fragile\n")
+    env = {"PYTHONPATH": str(site)}
+    fine = run_cli(["run", "model=lr", f"hydra.run.dir={tmp_path / 'run'}", *TINY_SIM],
+                   tmp_path, env=env)
+    assert fine.returncode == 0, fine.stdout[-2000:] + fine.stderr[-2000:]
+    broken = run_cli(["run", "model=fragile", *TINY_SIM], tmp_path, env=env)
+    assert broken.returncode == 2 and "chainsleuth-fragile 1.0.0" in broken.stderr
+    assert "fragile's dependency is missing" in broken.stderr
