@@ -102,7 +102,8 @@ def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
         record.environment = {**record.environment, "threads": budget,
                               "threads_setting": cfg.get("threads", 1),
                               "parallel_jobs": parallel_jobs}
-        with threads.limited(budget), PeakMemorySampler() as memory:
+        with threads.limited(budget) as applied, PeakMemorySampler() as memory:
+            record.environment["torch_threads"] = applied
             body = _execute(cfg, session, seed)
         if cfg.get("tune") is not None and cfg.tune.get("enabled"):
             record.purpose = "tuning"

@@ -44,7 +44,8 @@ def for_job(setting: object, parallel_jobs: int, cores: int | None = None) -> in
 
 @contextmanager
 def limited(threads: int) -> Iterator[int]:
-    """Run the block with at most ``threads`` threads in torch and in OpenMP/BLAS pools."""
+    """Run the block with at most ``threads`` threads in torch and in OpenMP/BLAS pools;
+    yields torch's thread count as applied."""
     from threadpoolctl import threadpool_limits
 
     torch = sys.modules.get("torch")
@@ -54,6 +55,6 @@ def limited(threads: int) -> Iterator[int]:
     torch.set_num_threads(threads)
     try:
         with threadpool_limits(limits=threads):
-            yield threads
+            yield torch.get_num_threads()  # what torch applied, read back for the record
     finally:
         torch.set_num_threads(previous)

@@ -162,11 +162,13 @@ def test_parallel_jobs_share_the_cores(tmp_path):
     assert _parallel_jobs(OmegaConf.create({"timeout_min": 10})) == 1
     sweep = tmp_path / "sweep"
     done = run_cli(["run", "-m", "model=lr", "seed=0,1", f"hydra.sweep.dir={sweep}",
-                    "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *SWEEP], tmp_path)
+                    "threads=auto", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *SWEEP],
+                   tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
-    expected = threads.for_job(1, parallel_jobs=2)
-    assert [json.loads(p.read_text())["environment"]["threads"] for p in results(sweep)] == [
-        expected, expected]
+    expected = threads.budget(2)  # threads=auto: the cores shared between the two workers
+    environments = [json.loads(p.read_text())["environment"] for p in results(sweep)]
+    assert [(e["threads"], e["torch_threads"], e["parallel_jobs"]) for e in environments] == [
+        (expected, expected, 2)] * 2
 
 
 def test_a_jobs_threads_come_from_its_config_within_its_share_of_the_cores():

@@ -212,3 +212,20 @@ def test_a_model_breaking_its_output_contract_is_a_plugin_error(tmp_path):
     record = run_job(cfg, JobInfo(output_dir=tmp_path / "job"), session)
     assert record["status"] == "failed" and record["error"]["type"] == "PluginError"
     assert "model 'wrong_shape': predict_proba returned shape" in record["error"]["message"]
+
+
+def test_a_job_runs_with_the_threads_it_records(tmp_path):
+    import os
+
+    import torch
+
+    before = torch.get_num_threads()
+    cfg = make_config([*TINY_SIM, *FAST, "model=lr", "threads=auto"], tmp_path)
+    alone = run_job(cfg, JobInfo(output_dir=tmp_path / "alone"), parallel_jobs=1)
+    shared = run_job(cfg, JobInfo(output_dir=tmp_path / "shared"), parallel_jobs=2)
+    cores = os.cpu_count()
+    assert (alone["environment"]["threads"], alone["environment"]["torch_threads"]) == (
+        cores, cores)
+    assert (shared["environment"]["threads"], shared["environment"]["torch_threads"]) == (
+        max(1, cores // 2), max(1, cores // 2))
+    assert torch.get_num_threads() == before  # restored after the job
