@@ -229,3 +229,24 @@ def test_a_job_runs_with_the_threads_it_records(tmp_path):
     assert (shared["environment"]["threads"], shared["environment"]["torch_threads"]) == (
         max(1, cores // 2), max(1, cores // 2))
     assert torch.get_num_threads() == before  # restored after the job
+
+
+def test_a_schema_1_result_still_reads_into_the_same_leaderboard_row(tmp_path):
+    """Schema 1 stored neither the cell nor the config fingerprint: both are derived."""
+    from framework.leaderboard import Leaderboard
+    from framework.results import read_result
+
+    overrides = ["model=lr", "scenario.test_size=0.3"]
+    run(tmp_path, overrides, name="new")
+    path = tmp_path / "new" / "result.json"
+    old = json.loads(path.read_text())
+    for key in ("cell", "config_hash"):
+        old.pop(key)
+    old["schema_version"] = 1
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "result.json").write_text(json.dumps(old))
+    assert read_result(tmp_path / "old" / "result.json")["schema_version"] == 1
+    columns = ["dataset", "scenario", "setting", "method", "variant", "seed", "macro_f1"]
+    rows = [Leaderboard.from_dirs([tmp_path / name]).runs.query("kind == 'method'")[columns]
+            .to_dict("records") for name in ("new", "old")]
+    assert rows[0] == rows[1] and "test_size=0.3" in rows[0][0]["setting"]
