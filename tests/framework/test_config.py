@@ -78,3 +78,20 @@ def test_every_method_and_experiment_file_composes_into_valid_plugin_nodes(manag
 def test_the_plugin_node_check_names_an_unknown_parameter(manager, tmp_path):
     cfg = make_config(["method=lr", "+model.depht=3"], tmp_path)
     assert plugin_nodes_are_valid(cfg, manager.registry) == ["model 'lr' does not accept 'depht'"]
+
+
+def test_every_value_an_experiment_sweeps_composes_into_valid_plugin_nodes(manager, tmp_path):
+    """The default job of an experiment is not enough: a typo in its sweep grid
+    (``model: lr,rff``) would only fail when the sweep reached it."""
+    from framework.paths import config_dir
+
+    checked = 0
+    for path in sorted((config_dir() / "experiment").glob("*.yaml")):
+        params = make_config([f"experiment={path.stem}"], tmp_path,
+                             with_hydra=True).hydra.sweeper.get("params") or {}
+        for key, values in params.items():
+            for value in str(values).split(","):
+                cfg = make_config([f"experiment={path.stem}", f"{key}={value.strip()}"], tmp_path)
+                assert plugin_nodes_are_valid(cfg, manager.registry) == [], (path.name, key, value)
+                checked += 1
+    assert checked >= 7  # the quickstart alone sweeps four models and three seeds
