@@ -80,3 +80,18 @@ def _env(site):
     from helpers import DATA_DIR
 
     return {**os.environ, "PYTHONPATH": str(site), "CHAINSLEUTH_DATA_DIR": str(DATA_DIR)}
+
+
+def test_the_readme_shows_exactly_what_the_scaffold_writes(tmp_path):
+    """The README's example of each kind is the scaffold's template, which the tests above
+    install and run: so every README example runs in CI."""
+    import re
+
+    from helpers import REPO
+
+    readme = (REPO / "README.md").read_text()
+    shown = dict(re.findall(r"<!-- scaffold: (\w+) -->\n```python\n(.*?)```", readme, re.S))
+    assert sorted(shown) == sorted(SCAFFOLD_KINDS)
+    for kind, code in shown.items():
+        root = new_plugin(kind, "demo", tmp_path / kind)
+        assert code == (root / "src" / "chainsleuth_demo" / "plugin.py").read_text(), kind
