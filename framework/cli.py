@@ -146,6 +146,7 @@ def _dispatch(argv: list[str], session: Session) -> int:
     study.add_argument("overrides", nargs="*", help="extra overrides for every sweep")
 
     chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    conflicts = manager.command_conflicts()
     for name in manager.command_names():
         if name in CORE_COMMANDS:  # the core command wins; the plugin's is unreachable
             print(f"chainsleuth: warning: plugin {manager.command_providers()[name]} registers "
@@ -154,8 +155,8 @@ def _dispatch(argv: list[str], session: Session) -> int:
             continue
         # Only the chosen command needs its arguments, and only the overview its help line:
         # the other plugin modules stay unimported.
-        if name in manager.command_conflicts() and chosen != name:
-            providers = ", ".join(p.distribution for p in manager.command_conflicts()[name])
+        if name in conflicts and chosen != name:
+            providers = ", ".join(p.distribution for p in conflicts[name])
             sub.add_parser(name, help=f"(unusable: registered twice, by {providers})",
                            add_help=False)
         elif chosen is None or chosen == name:
@@ -361,14 +362,14 @@ def check_plugin_overrides(overrides: list[str], manager) -> list[tuple[str, str
     selected = selected_plugins(overrides)
     for kind in dict.fromkeys(kind for kind, _ in selected):
         values = [value for k, value in selected if k == kind]
-        valid = set(manager.registry.names(kind)) | {p.stem for p in (config_dir() / kind).glob("*.yaml")}
+        registered = set(manager.registry.names(kind))
+        valid = registered | {p.stem for p in (config_dir() / kind).glob("*.yaml")}
         unknown = [v for v in values if v not in valid]
         if unknown:
             raise ConfigError(f"unknown {kind} {unknown}; valid {kind} names: "
                               f"{', '.join(sorted(valid))}")
-        for value in values:  # a name two distributions registered fails here, naming both
-            if value in manager.registry.names(kind):
-                manager.registry.get(kind, value)
+        for value in registered.intersection(values):  # a name registered twice fails here
+            manager.registry.get(kind, value)
     return selected
 
 

@@ -80,12 +80,13 @@ def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
     try:  # a job refused before it starts still leaves a failed record (and counts as failed)
         cfg = apply_tuned_parameters(cfg)
         container = OmegaConf.to_container(cfg, resolve=True)
-        skipped = _already_done(cfg, job, container, manager)
+        validate_plugin_names(cfg, manager)
+        plugins = _plugin_identities(cfg, manager)
+        skipped = _already_done(cfg, job, container, plugins)
         if skipped is not None:
             session.outcomes.add("skipped")
             return skipped
-        validate_plugin_names(cfg, manager)
-        record = _base_record(cfg, container, job, manager, int(cfg.seed))
+        record = _base_record(cfg, container, job, plugins, int(cfg.seed))
     except ChainSleuthError as exc:
         return _refused(cfg, job, exc, session)
     seed = int(cfg.seed)
@@ -98,10 +99,10 @@ def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
     error: Exception | None = None
     try:
         _tell_loggers(record, "on_run_started", manager.hook.on_run_started, run=run)
-        budget = threads.for_job(cfg.get("threads", 1), parallel_jobs)
+        setting = cfg.get("threads", 1)
+        budget = threads.for_job(setting, parallel_jobs)
         record.environment = {**record.environment, "threads": budget,
-                              "threads_setting": cfg.get("threads", 1),
-                              "parallel_jobs": parallel_jobs}
+                              "threads_setting": setting, "parallel_jobs": parallel_jobs}
         with threads.limited(budget) as applied, PeakMemorySampler() as memory:
             record.environment["torch_threads"] = applied
             body = _execute(cfg, session, seed)
@@ -140,10 +141,9 @@ def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
 
 
 def _already_done(cfg: DictConfig, job: JobInfo, container: dict[str, Any],
-                  manager: PluginManager) -> dict[str, Any] | None:
+                  plugins: dict[str, dict[str, str]]) -> dict[str, Any] | None:
     """The skip record of a job that ``resume`` or ``resume_from`` finds done, else None."""
-    if cfg.get("resume") and is_complete(job.output_dir, job.overrides, container,
-                                         _plugin_identities(cfg, manager)):
+    if cfg.get("resume") and is_complete(job.output_dir, job.overrides, container, plugins):
         print(f"[chainsleuth] resume: {job.output_dir} already has a complete result; skipped")
         return {"status": "skipped", "output_dir": str(job.output_dir)}
     if cfg.get("resume_from"):
@@ -160,17 +160,11 @@ def _refused(cfg: DictConfig, job: JobInfo, exc: ChainSleuthError,
              session: Session) -> dict[str, Any]:
     """The failed record of a job its config or plugins stopped before it started: written
     like any result, so a parallel sweep's leaderboard counts it and the exit status is 1."""
-    container = OmegaConf.to_container(cfg, resolve=False)
-    record = ResultRecord(
-        job={"name": job.name, "num": job.num, "overrides": list(job.overrides),
-             "output_dir": str(job.output_dir),
-             "sweep_dir": str(job.sweep_dir) if job.sweep_dir else None},
-        cell=Cell.of_job(container, list(job.overrides)), config=container,
-        config_hash=config_fingerprint(container), seed=int(cfg.get("seed", 0)), plugins={},
-        code_version=code_version(), environment=environment(), started_at=_now(),
-        study=cfg.get("study"), status="failed", finished_at=_now(),
-        error={"type": type(exc).__name__, "message": str(exc), "user_error": True,
-               "traceback": traceback.format_exc()})
+    record = _base_record(cfg, OmegaConf.to_container(cfg, resolve=False), job, {},
+                          int(cfg.get("seed", 0)))
+    record.status, record.finished_at = "failed", _now()
+    record.error = {"type": type(exc).__name__, "message": str(exc), "user_error": True,
+                    "traceback": traceback.format_exc()}
     write_result(job.output_dir, record.to_dict())
     session.outcomes.add("failed")
     return record.to_dict()
@@ -484,8 +478,7 @@ def _plugin_identities(cfg: DictConfig, manager: PluginManager) -> dict[str, dic
 
 
 def _base_record(cfg: DictConfig, container: dict[str, Any], job: JobInfo,
-                 manager: PluginManager, seed: int) -> ResultRecord:
-    plugins = _plugin_identities(cfg, manager)
+                 plugins: dict[str, dict[str, str]], seed: int) -> ResultRecord:
     return ResultRecord(
         job={"name": job.name, "num": job.num, "overrides": list(job.overrides),
              "output_dir": str(job.output_dir),
