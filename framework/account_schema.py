@@ -102,13 +102,14 @@ def _check(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
 
 def _interval_stats(events: pd.DataFrame, prefix: str, with_extremes: bool) -> pd.DataFrame:
     ordered = events.sort_values(["account", "timestamp"], kind="stable")
-    gaps = ordered.groupby("account", sort=False)["timestamp"].diff().dropna() / _HOUR
-    gaps = gaps.groupby(ordered.loc[gaps.index, "account"])
+    hours = ordered.groupby("account", sort=False)["timestamp"].diff().dropna() / _HOUR
+    owners = ordered.loc[hours.index, "account"]
+    gaps = hours.groupby(owners)
     stats = {f"{prefix}_mean_h": gaps.mean(), f"{prefix}_std_h": gaps.std(ddof=1)}
     if with_extremes:
         stats.update({f"{prefix}_min_h": gaps.min(), f"{prefix}_max_h": gaps.max(),
                       f"{prefix}_median_h": gaps.median(),
-                      "burst_share": gaps.agg(lambda g: float((g < 1.0).mean()))})
+                      "burst_share": (hours < 1.0).groupby(owners).mean()})
     return pd.DataFrame(stats)
 
 

@@ -263,7 +263,10 @@ class EthereumTxsDataset:
         labels = centres.to_numpy()
         ids = centres.index.to_numpy()
         if self.counterparties:
-            others = np.setdiff1d(events["account"].unique(), ids)
+            # Sorted like np.setdiff1d, but hashed: setdiff1d on 140k address strings sorts
+            # object arrays and cost 12 s of a 30 s load.
+            seen = pd.unique(events["account"])
+            others = np.sort(seen[~pd.Index(seen).isin(ids)])
             ids = np.concatenate([ids, others[others != NULL_ADDRESS] if self.drop_null_address
                                   else others])
             stats["counterparty_rows"] = len(ids) - len(labels)
