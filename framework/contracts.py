@@ -114,8 +114,9 @@ class ModelUnderTest(_UnderTest):
         return {k: v for k, v in self.injected.items() if self.entry.accepts(k)}
 
     def build(self) -> Any:
+        factory, arguments = self.entry.factory, self.arguments()  # imported before seeding
         seed_everything(int(self.injected.get("seed", 0)))
-        return self.entry.factory(**self.arguments())
+        return factory(**arguments)
 
     @property
     def class_counts(self) -> tuple[int, ...]:

@@ -8,6 +8,7 @@ its logger told, so a failed cell never aborts a sweep.
 from __future__ import annotations
 
 import inspect
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,7 @@ from framework.plugin_manager import PluginManager
 from framework.preprocessing import Preprocessor
 from framework.provenance import code_version, environment
 from framework.record import Cell, ResultRecord, config_fingerprint
+from framework.registry import Entry
 from framework.references import reference_results
 from framework.results import is_complete, write_result
 from framework.runs import CommittedRuns
@@ -95,6 +97,7 @@ def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
                   config=container, dataset=cfg.dataset.name, scenario=cfg.scenario.name,
                   model=cfg.model.name, seed=seed, overrides=list(job.overrides))
     logger = _attach_logger(cfg, manager, record)
+    torch_before = "torch" in sys.modules
     started, cpu_started = time.perf_counter(), time.process_time()
     error: Exception | None = None
     try:
@@ -106,6 +109,12 @@ def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
         with threads.limited(budget) as applied, PeakMemorySampler() as memory:
             record.environment["torch_threads"] = applied
             body = _execute(cfg, session, seed)
+        if not torch_before and "torch" in sys.modules:
+            message = ("torch was first imported during the job, after seeding, so its random "
+                       "numbers did not follow the seed and its threads were not limited; a "
+                       "plugin that uses torch should import it at module level")
+            record.warnings.append(message)
+            print(f"[chainsleuth] warning: {message}")
         if cfg.get("tune") is not None and cfg.tune.get("enabled"):
             record.purpose = "tuning"
         for key, value in body.items():
@@ -245,6 +254,7 @@ def prepare(cfg: DictConfig, session: Session | None = None) -> PreparedJob:
     registry = manager.registry
     seed = int(cfg.seed)
     timings: dict[str, float] = {}
+    _load_selected(cfg, manager)  # their imports (torch or not) decide what gets seeded
     seed_everything(seed)
 
     # The plugins must fit the data before an expensive load: a model that needs transaction
@@ -465,16 +475,31 @@ def _attach_logger(cfg: DictConfig, manager: PluginManager, record: ResultRecord
     return logger
 
 
-def _plugin_identities(cfg: DictConfig, manager: PluginManager) -> dict[str, dict[str, str]]:
-    """Which code each chosen plugin is: name, distribution, version and source hash."""
-    plugins = {}
+def _selected_entries(cfg: DictConfig, manager: PluginManager) -> dict[str, Entry]:
+    """The plugins a job runs: those its config names, less an encoder its model never takes
+    (the config always names one; an lr job neither runs nor depends on it)."""
+    entries = {}
     for kind in ("dataset", "scenario", "representation", "model", "encoder", "augmentation",
                  "logger"):
         node = cfg.get(kind)
         if node is not None and node.get("name") is not None:
-            entry = manager.registry.get(kind, node.name)
-            plugins[kind] = {**entry.describe(), "source_sha256": entry.source_sha256()}
-    return plugins
+            entries[kind] = manager.registry.get(kind, node.name)
+    if "encoder" in entries and not ("model" in entries and entries["model"].accepts("encoder")):
+        del entries["encoder"]
+    return entries
+
+
+def _load_selected(cfg: DictConfig, manager: PluginManager) -> None:
+    """Import the chosen plugins' modules (declared plugins load on first use)."""
+    for entry in _selected_entries(cfg, manager).values():
+        entry.factory  # noqa: B018 - the attribute access is the import
+
+
+def _plugin_identities(cfg: DictConfig, manager: PluginManager) -> dict[str, dict[str, str]]:
+    """Which code each chosen plugin is: name, distribution, version and source hash (which
+    imports each chosen plugin's module)."""
+    return {kind: {**entry.describe(), "source_sha256": entry.source_sha256()}
+            for kind, entry in _selected_entries(cfg, manager).items()}
 
 
 def _base_record(cfg: DictConfig, container: dict[str, Any], job: JobInfo,

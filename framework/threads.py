@@ -43,14 +43,17 @@ def for_job(setting: object, parallel_jobs: int, cores: int | None = None) -> in
 
 
 @contextmanager
-def limited(threads: int) -> Iterator[int]:
+def limited(threads: int) -> Iterator[int | None]:
     """Run the block with at most ``threads`` threads in torch and in OpenMP/BLAS pools;
-    yields torch's thread count as applied."""
+    yields torch's thread count as applied, or None where torch is not imported (a job without
+    torch never loads it just to set its threads; a job's plugins are imported before this)."""
     from threadpoolctl import threadpool_limits
 
     torch = sys.modules.get("torch")
     if torch is None:
-        import torch
+        with threadpool_limits(limits=threads):
+            yield None
+        return
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

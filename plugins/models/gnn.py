@@ -44,6 +44,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from framework.capabilities import Tags
 from framework.data import AccountData
@@ -100,8 +102,6 @@ def receptive_field(edge_index: np.ndarray, targets: np.ndarray, layers: int,
 def _stack(convs: list[Any], dropout: float, activation: str) -> Any:
     """Message-passing layers with dropout before and an activation after each hidden one;
     ``forward(x, edges)`` takes one edge set per layer (see :func:`receptive_field`)."""
-    import torch
-    import torch.nn.functional as F
 
     class Stack(torch.nn.Module):
         def __init__(self) -> None:
@@ -150,7 +150,6 @@ class _GNNClassifier:
     # -- graph and node features --------------------------------------------------------------
     def _prepare_graph(self) -> None:
         """Edges (both directions), the label-free node feature matrix, each row's node."""
-        import torch
         from torch_geometric.utils import to_undirected
 
         if self.data is None:
@@ -182,7 +181,6 @@ class _GNNClassifier:
 
     def _features(self, X: np.ndarray, nodes: np.ndarray) -> Any:
         """The node feature matrix with ``X`` placed in the row block at ``nodes``."""
-        import torch
 
         X = np.nan_to_num(np.asarray(X, dtype=np.float32))
         if self.data is None:  # isolated rows: their features and is_row = 1
@@ -193,7 +191,6 @@ class _GNNClassifier:
 
     def _field(self, targets: np.ndarray) -> tuple[Any, list[Any], Any]:
         """What the network needs to score ``targets``: nodes, per-layer edges, positions."""
-        import torch
 
         if self.data is None:
             empty = torch.empty((2, 0), dtype=torch.long)
@@ -224,8 +221,6 @@ class _GNNClassifier:
     def fit(self, X: np.ndarray, y: np.ndarray, *,
             validation: tuple[np.ndarray, np.ndarray] | None = None,
             unlabeled: Any = None, rows: np.ndarray | None = None) -> _GNNClassifier:
-        import torch
-        import torch.nn.functional as F
 
         self.classes_, encoded = np.unique(np.asarray(y), return_inverse=True)
         self.n_row_features_ = np.shape(X)[1]
@@ -285,7 +280,6 @@ class _GNNClassifier:
         return self
 
     def predict_proba(self, X: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        import torch
 
         nodes = self._nodes(rows, len(X))
         x = self._features(X, nodes)
