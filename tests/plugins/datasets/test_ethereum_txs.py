@@ -20,16 +20,21 @@ def raw(data_dir):
 
 
 @pytest.fixture(scope="module")
-def dataset(data_dir, tmp_path_factory):
+def cache(tmp_path_factory):
+    """One parse of the crawl for both variants (the cache holds the deduplicated rows; each
+    variant filters them)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def dataset(data_dir, cache):
     """The default variant: harmonised."""
-    cache = tmp_path_factory.mktemp("cache")
     return EthereumTxsDataset().load(DataContext(data_dir, cache, 0))
 
 
 @pytest.fixture(scope="module")
-def published(data_dir, tmp_path_factory):
+def published(data_dir, cache):
     """The crawl as published (``harmonise=false``)."""
-    cache = tmp_path_factory.mktemp("cache_published")
     return EthereumTxsDataset(harmonise=False).load(DataContext(data_dir, cache, 0))
 
 
