@@ -4,9 +4,12 @@
 
 * blocks at or below the tip whose hash matches the stored chain are skipped, so re-running
   an import is a no-op;
-* a block whose parent is not the stored tip is a re-org (or a gap) and is **refused** with a
-  clear error naming both hashes; rolling back is left to a rebuild from the fork point (this
-  store does not keep undo data);
+* a block's parent hash fixes its height: a block given another height than one above its
+  parent's (a wrong first height for blocks before BIP 34, which do not state theirs) is
+  **refused** naming both heights and hashes, as is a block whose parent is not in the store
+  (a gap or another chain) and one that forks below the tip (a re-org; rolling back is left to
+  a rebuild from the fork point, as this store keeps no undo data). A refused append leaves
+  the store unchanged;
 * inputs resolve against the stored UTXO set (Parquet, joined in DuckDB), which is then
   updated: spent outputs removed, new outputs added.
 
@@ -55,7 +58,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from libraries.graph_etl.errors import GraphDataError
+from libraries.graph_etl.errors import GraphDataError, HeightMismatch
 from libraries.files import write_atomic
 from libraries.graph_etl.graph import EDGE_TYPES, NODE_TYPES, BitcoinGraph, build_graph
 from libraries.graph_etl.tables import SCHEMAS, BlockTables
@@ -160,24 +163,9 @@ class GraphStore:
             generation = self._generation()
             state = self.state()
             self._collect_garbage(generation, state)
-            blocks = tables.blocks.to_pylist()
-            known = state["hashes"]
-            new = [b for b in blocks if known.get(str(b["height"])) != b["hash"]]
-            for block in new:
-                if state["tip_height"] is not None and block["height"] <= state["tip_height"]:
-                    raise GraphDataError(
-                        f"block {block['hash']} at height {block['height']} conflicts with the "
-                        f"stored block {known.get(str(block['height']))} (a re-org): refused; "
-                        f"rebuild the graph from below height {block['height']}")
+            new = _new_blocks(tables.blocks.to_pylist(), state)
             if not new:
                 return {"blocks_added": 0}
-            expected = state["tip_hash"]
-            for block in new:
-                if expected is not None and block["previous"] != expected:
-                    raise GraphDataError(f"block {block['hash']} (height {block['height']}) does not "
-                                         f"extend the stored tip {expected}: its parent is "
-                                         f"{block['previous']}; refused (re-org or missing blocks)")
-                expected = block["hash"]
             heights = {b["height"] for b in new}
             tables = _only_heights(tables, heights)
             graph = build_graph(tables, self._prior(prevouts), **graph_options)
@@ -190,7 +178,7 @@ class GraphStore:
             _write_parquet(self._next_utxos(tables), target / "utxo.parquet")
             state["parts"].append(part.name)
             state["hashes"].update({str(b["height"]): b["hash"] for b in new})
-            state["tip_height"], state["tip_hash"] = last, expected
+            state["tip_height"], state["tip_hash"] = last, new[-1]["hash"]
             _write_durably(target / "state.json", lambda h: h.write(json.dumps(state).encode()))
             for directory in (part, part.parent, target, target.parent, self.root):
                 _fsync_dir(directory)
@@ -264,6 +252,59 @@ class GraphStore:
     def clear(self) -> None:
         with self._lock():
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _new_blocks(blocks: list[dict[str, Any]], state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The blocks (rows of the blocks table, in the given order) that the store lacks, each
+    checked against its parent hash before anything is written.
+
+    Blocks before BIP 34 do not state their height: the caller counts it from a first height,
+    and a wrong one would stamp every edge with a shifted height while the hashes still link.
+    So the height a block was given must be one above its parent's (stored, or earlier in
+    ``blocks``), and a stored block must be given its stored height. A block whose parent is
+    unknown only starts an empty store; one whose height is already taken by another block
+    forks the chain (re-orgs are not supported yet). Every refusal happens before the store
+    is touched, so it is unchanged."""
+    in_store = set(state["hashes"].values())
+    stored = {block_hash: int(height) for height, block_hash in state["hashes"].items()}
+    taken = {int(height): block_hash for height, block_hash in state["hashes"].items()}
+    tip = (f"the stored tip {state['tip_hash']} (height {state['tip_height']})"
+           if state["tip_height"] is not None else "")
+    unchanged = "refused; the store is unchanged"
+    new: list[dict[str, Any]] = []
+    for index, block in enumerate(blocks):
+        block_hash, parent, given = block["hash"], block["previous"], block["height"]
+        if block_hash in stored:
+            if stored[block_hash] != given:
+                raise HeightMismatch(f"block {block_hash} was given height {given}, but the "
+                                     f"store holds it at height {stored[block_hash]}: "
+                                     f"{unchanged}", given, stored[block_hash])
+            continue
+        if parent in stored:
+            implied = stored[parent] + 1
+            if given != implied:
+                place = "stored at" if parent in in_store else "given"
+                raise HeightMismatch(f"block {block_hash} was given height {given}, but its "
+                                     f"parent {parent} is {place} height {implied - 1}, so its "
+                                     f"height is {implied}: {unchanged}", given, implied)
+            if given in taken:
+                raise GraphDataError(
+                    f"block {block_hash} (height {given}) forks the chain: its parent {parent} "
+                    f"is at height {given - 1}, where the chain continues with block "
+                    f"{taken[given]}{f' up to {tip}' if tip else ''}. Re-orgs are not supported "
+                    f"yet: {unchanged} (to follow this branch, rebuild the graph up to height "
+                    f"{given - 1} and append the branch)")
+        elif tip:
+            raise GraphDataError(f"block {block_hash} (given height {given}) does not extend "
+                                 f"{tip}: its parent {parent} is not in the store (missing "
+                                 f"blocks, or another chain): {unchanged}")
+        elif index > 0:
+            raise GraphDataError(f"block {block_hash} (given height {given}): its parent "
+                                 f"{parent} is not among the blocks before it; expected blocks "
+                                 f"in chain order without gaps: {unchanged}")
+        stored[block_hash], taken[given] = given, block_hash
+        new.append(block)
+    return new
 
 
 def _only_heights(tables: BlockTables, heights: set[int]) -> BlockTables:

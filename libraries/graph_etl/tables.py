@@ -20,7 +20,7 @@ import pyarrow as pa
 from libraries.bitcoin_wire.addresses import script_ids, script_ids_of
 from libraries.bitcoin_wire.consensus import Block, coinbase_height
 from libraries.bitcoin_wire.core_json import block_from_json
-from libraries.graph_etl.errors import GraphDataError
+from libraries.graph_etl.errors import GraphDataError, MissingHeight
 
 
 SCHEMAS = {
@@ -103,14 +103,18 @@ def _block_tables(block: Block, height: int,
 
 def to_tables(blocks: Iterable[Block], first_height: int | None = None) -> BlockTables:
     """Tables of consecutive blocks. Heights come from BIP 34 coinbases, else from
-    ``first_height`` counted up (blocks before BIP 34 do not state their height)."""
+    ``first_height`` counted up (blocks before BIP 34 do not state their height); without
+    either, :class:`.errors.MissingHeight`. :meth:`.store.GraphStore.append` checks the counted
+    heights against the parent hashes."""
     parts: list[tuple[pa.Table, ...]] = []
     height, first_tx = first_height, 0
     for block in blocks:
         stated = coinbase_height(block)
         height = stated if stated is not None else height
         if height is None:
-            raise ValueError(f"block {block.hash}: no BIP 34 height; pass first_height")
+            raise MissingHeight(f"block {block.hash} states no height in its coinbase (blocks "
+                                f"before BIP 34, height 227,836, do not) and no first height "
+                                f"was given")
         parts.append(_block_tables(block, height, first_tx))
         height += 1
         first_tx += block.n_tx

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from framework.errors import DataError
 from framework.hookspecs import hookimpl
 from framework.interfaces import Command
+
+if TYPE_CHECKING:
+    from libraries.graph_etl.store import GraphStore
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -85,12 +88,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_etl(args: argparse.Namespace) -> int:
+    from libraries.graph_etl.errors import HeightMismatch
     from libraries.graph_etl.export import degree_distributions, degree_plot, export_tsv
     from libraries.graph_etl.store import GraphStore
 
     store = GraphStore(args.store)
     if args.graph_action == "build":
-        tables, prevouts = _build_input(args)
+        tables, prevouts, counted = _build_input(args, store)
         engine = None
         if args.engine == "spark":
             from libraries.graph_etl.spark_engine import SparkEngine
@@ -99,6 +103,13 @@ def _run_etl(args: argparse.Namespace) -> int:
         try:
             added = store.append(tables, prevouts, engine=engine,
                                  max_inputs=args.max_inputs, max_outputs=args.max_outputs)
+        except HeightMismatch as exc:
+            if not counted:
+                raise
+            raise DataError(f"{exc}. The blocks in {_names(args.files)} state no height, so "
+                            f"--first-height {args.first_height} numbered them: pass "
+                            f"--first-height {args.first_height + exc.implied - exc.given}"
+                            ) from exc
         finally:
             if engine is not None:
                 engine.close()
@@ -132,8 +143,18 @@ def _run_etl(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_input(args: argparse.Namespace) -> tuple[Any, Any]:
-    """Block tables (and Core JSON prevouts) from files or RPC, checked like raw blocks."""
+def _names(paths: list[Path]) -> str:
+    return ", ".join(map(str, paths))
+
+
+def _build_input(args: argparse.Namespace, store: GraphStore) -> tuple[Any, Any, bool]:
+    """Block tables (and Core JSON prevouts) from files or RPC, checked like raw blocks, and
+    whether ``--first-height`` numbered them (so that a height the store refuses can be blamed
+    on that option). Blocks before BIP 34 state no height: without ``--first-height`` that is
+    a :class:`DataError` naming the option, and the height the ``store`` holds their parent
+    at, when it does."""
+    from libraries.bitcoin_wire import coinbase_height
+    from libraries.graph_etl.errors import MissingHeight
     from libraries.graph_etl.tables import tables_from_json, to_tables
     from plugins.bitcoin_graph.core_json import CoreRpcClient, read_json_blocks
     from plugins.bitcoin_graph.readers import read_blocks
@@ -143,7 +164,7 @@ def _build_input(args: argparse.Namespace) -> tuple[Any, Any]:
             raise DataError("graph build --rpc needs --heights FIRST:LAST")
         first, last = (int(h) for h in args.heights.split(":"))
         client = CoreRpcClient(args.rpc, user=args.rpc_user, cookie=args.rpc_cookie)
-        return tables_from_json(list(client.blocks(first, last)), args.rpc)
+        return (*tables_from_json(list(client.blocks(first, last)), args.rpc), False)
     if not args.files:
         raise DataError("graph build needs block files or --rpc URL --heights FIRST:LAST")
     json_files = [p for p in args.files if p.suffix in (".json", ".jsonl")]
@@ -151,9 +172,20 @@ def _build_input(args: argparse.Namespace) -> tuple[Any, Any]:
         if len(json_files) != len(args.files):
             raise DataError("graph build: give either Core JSON files or raw block files, not both")
         blocks = [b for path in json_files for b in read_json_blocks(path)]
-        return tables_from_json(blocks, ", ".join(map(str, json_files)))
+        return (*tables_from_json(blocks, _names(json_files)), False)
     blocks = [b for path in args.files for b in read_blocks(path)]
-    return to_tables(blocks, args.first_height), None
+    try:
+        tables = to_tables(blocks, args.first_height)
+    except MissingHeight as exc:
+        stored = {h: int(height) for height, h in store.state()["hashes"].items()}
+        parent = blocks[0].previous
+        hint = (f"; the store holds its parent {parent} at height {stored[parent]}, so pass "
+                f"--first-height {stored[parent] + 1}" if parent in stored else "")
+        raise DataError(f"graph build: {_names(args.files)}: {exc}: pass --first-height N, "
+                        f"the height of the first block in the files{hint}") from exc
+    counted = (args.first_height is not None
+               and all(coinbase_height(block) is None for block in blocks))
+    return tables, None, counted
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -35,6 +35,7 @@ from framework.data import AccountData, Provenance, TransactionHistory
 from framework.errors import DataError
 from framework.interfaces import DataContext
 from framework.safe_files import read_text, regular_file
+from libraries.graph_etl.errors import MissingHeight
 from libraries.graph_etl.tables import tables_from_json, to_tables, utxo_table
 from libraries.simulation import BENIGN, SimulationConfig, simulate
 from plugins.bitcoin_graph.core_json import read_json_blocks
@@ -140,7 +141,11 @@ class BitcoinGraphDataset:
             tables, prior = tables_from_json([b for p in paths for b in read_json_blocks(p)],
                                              ", ".join(map(str, paths)))
         else:
-            tables = to_tables([b for p in paths for b in read_blocks(p)], self.first_height)
+            try:
+                tables = to_tables([b for p in paths for b in read_blocks(p)], self.first_height)
+            except MissingHeight as exc:
+                raise DataError(f"dataset 'bitcoin_graph': {exc}: set dataset.first_height to "
+                                f"the height of the first block in dataset.blocks") from exc
             prior = None
         if self.utxos:
             entries = read_btcd_utxos(self._locate(context, self.utxos))

@@ -1,4 +1,5 @@
-"""Incremental loading: two halves equal one shot, re-running is a no-op, re-orgs are refused;
+"""Incremental loading: two halves equal one shot, re-running is a no-op, heights follow the
+parent hashes (a wrong first height is refused), forks and gaps are refused;
 a crash never half-applies an append, one writer at a time, nothing on disk reaches SQL."""
 
 import json
@@ -10,7 +11,8 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from libraries.graph_etl.errors import GraphDataError
+from libraries.bitcoin_wire import parse_block
+from libraries.graph_etl.errors import GraphDataError, HeightMismatch
 from libraries.graph_etl.store import GraphStore
 from libraries.graph_etl.tables import to_tables
 from plugins.bitcoin_graph.readers import read_blocks
@@ -43,9 +45,14 @@ def test_two_halves_equal_one_shot_and_rerun_is_a_no_op(tmp_path, blocks):
 def test_a_block_that_does_not_extend_the_tip_is_refused(tmp_path, blocks):
     store = GraphStore(tmp_path / "g")
     store.append(to_tables(blocks[:10], first_height=1))
-    with pytest.raises(GraphDataError, match="does not extend the stored tip"):
+    with pytest.raises(GraphDataError, match="does not extend the stored tip") as error:
         store.append(to_tables(blocks[11:20], first_height=12))  # block 11 missing
+    assert f"its parent {blocks[10].hash} is not in the store" in str(error.value)
     assert store.state()["tip_height"] == 10  # nothing half-written
+    empty = GraphStore(tmp_path / "empty")
+    with pytest.raises(GraphDataError, match="is not among the blocks before it") as error:
+        empty.append(to_tables(blocks[:5] + blocks[6:10], first_height=1))  # a gap inside
+    assert blocks[6].hash in str(error.value) and empty.state()["tip_height"] is None
 
 
 def snapshot(store):
@@ -53,6 +60,82 @@ def snapshot(store):
     state = store.state()
     return (state["tip_height"], state["tip_hash"], state["hashes"], as_rows(store.read()),
             sorted(map(str, store.utxos().to_pylist())))
+
+
+@pytest.fixture(scope="module")
+def first_100(tmp_path_factory, blocks):
+    """A store of blocks 1-100 (copied by each test that appends to it) and its snapshot."""
+    store = GraphStore(tmp_path_factory.mktemp("first_100") / "g")
+    store.append(to_tables(blocks[:100], first_height=1))
+    return store, snapshot(store)
+
+
+@pytest.mark.parametrize("first_height", [102, 100, 50])
+def test_a_wrong_first_height_is_refused_naming_both_heights(tmp_path, blocks, first_100,
+                                                              first_height):
+    """Blocks before BIP 34 state no height, so a wrong first height used to be taken: blocks
+    101-255 given 102 landed at 102-256 (every edge height shifted), and given 100 the refusal
+    called it a re-org. The parent hash says 101."""
+    base, before = first_100
+    store = GraphStore(tmp_path / "g")
+    shutil.copytree(base.root, store.root)
+    with pytest.raises(HeightMismatch) as error:
+        store.append(to_tables(blocks[100:], first_height=first_height))
+    message = str(error.value)
+    assert (f"block {blocks[100].hash} was given height {first_height}, but its parent "
+            f"{blocks[99].hash} is stored at height 100, so its height is 101" in message)
+    assert "the store is unchanged" in message and "re-org" not in message
+    assert (error.value.given, error.value.implied) == (first_height, 101)
+    assert snapshot(store) == before
+
+
+def test_stored_blocks_given_another_height_are_refused(tmp_path, blocks, first_100):
+    """Re-running an import with a wrong first height is no longer a silent no-op or a
+    're-org': the stored hash says where the block is."""
+    base, before = first_100
+    store = GraphStore(tmp_path / "g")
+    shutil.copytree(base.root, store.root)
+    with pytest.raises(HeightMismatch, match=f"block {blocks[0].hash} was given height 2, but "
+                                             f"the store holds it at height 1"):
+        store.append(to_tables(blocks[:100], first_height=2))
+    assert snapshot(store) == before
+
+
+def test_the_right_first_height_appends_at_the_heights_the_parents_imply(tmp_path, blocks,
+                                                                         first_100):
+    base, _ = first_100
+    store = GraphStore(tmp_path / "g")
+    shutil.copytree(base.root, store.root)
+    assert store.append(to_tables(blocks[100:], first_height=101))["blocks_added"] == 155
+    state = store.state()
+    assert state["tip_height"] == 255 and state["tip_hash"] == blocks[-1].hash
+    assert state["hashes"]["101"] == blocks[100].hash
+    graph = store.read()
+    block = graph.nodes["Block"].to_pydict()  # a Block node's id is its height
+    heights = dict(zip(block["hash"], block["id"]))
+    assert heights[blocks[100].hash] == 101 and heights[blocks[-1].hash] == 255
+    assert sorted(heights.values()) == list(range(1, 256))
+    assert max(graph.edges["Mints"]["height"].to_pylist()) == 255
+
+
+def test_a_block_that_forks_below_the_tip_is_refused_as_a_fork(tmp_path, blocks):
+    """A competing block 6 (block 6 with another nonce: same parent, another hash) forks the
+    stored chain of blocks 1-10; re-orgs are not supported, and the refusal says so."""
+    store = GraphStore(tmp_path / "g")
+    store.append(to_tables(blocks[:10], first_height=1))
+    before = snapshot(store)
+    raw = bytearray(blocks[5].raw)
+    raw[76:80] = (int.from_bytes(raw[76:80], "little") ^ 1).to_bytes(4, "little")
+    rival = parse_block(bytes(raw), source="block 6 with another nonce")
+    assert rival.previous == blocks[4].hash and rival.hash != blocks[5].hash
+    with pytest.raises(GraphDataError) as error:
+        store.append(to_tables([rival], first_height=6))
+    message = str(error.value)
+    assert (f"block {rival.hash} (height 6) forks the chain: its parent {blocks[4].hash} is at "
+            f"height 5, where the chain continues with block {blocks[5].hash} up to the stored "
+            f"tip {blocks[9].hash} (height 10)" in message)
+    assert "Re-orgs are not supported yet: refused; the store is unchanged" in message
+    assert snapshot(store) == before
 
 
 @pytest.fixture(scope="module")

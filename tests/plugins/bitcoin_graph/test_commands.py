@@ -2,6 +2,11 @@
 
 from helpers import DATA_DIR, run_cli
 
+from libraries.bitcoin_wire.block_files import MAINNET_MAGIC
+from libraries.graph_etl.store import GraphStore
+from libraries.graph_etl.tables import to_tables
+from plugins.bitcoin_graph.readers import read_blocks
+
 BLOCKS = DATA_DIR / "bitcoin_blocks"
 
 
@@ -51,3 +56,42 @@ def test_verify_reports_a_tampered_block(tmp_path):
     assert done.returncode == 1
     assert "height 277647 213 txs" in done.stdout and "rejected:" in done.stdout
     assert "merkle root" in done.stdout
+
+
+def test_build_heights_follow_the_parent_hash_and_a_missing_first_height_is_named(tmp_path):
+    """Blocks 101-110 appended to a store of blocks 1-100: they state no height (pre BIP 34),
+    so --first-height numbers them and the stored parent decides whether it is right. Before:
+    102 was taken (every height shifted), 100 was called a re-org, none was a traceback."""
+    blocks = list(read_blocks(BLOCKS / "blocks1-256.bz2"))
+    store = tmp_path / "graph"
+    GraphStore(store).append(to_tables(blocks[:100], first_height=1))
+    before = {path.relative_to(store): path.read_bytes()
+              for path in store.rglob("*") if path.is_file() and path.name != "LOCK"}
+    more = tmp_path / "more.blk"
+    more.write_bytes(b"".join(MAINNET_MAGIC + len(b.raw).to_bytes(4, "little") + b.raw
+                              for b in blocks[100:110]))
+    parent = f"its parent {blocks[99].hash} is stored at height 100"
+    for first_height in ("102", "100"):
+        done = run_cli(["graph", "build", str(store), str(more), "--first-height", first_height],
+                       tmp_path)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert done.stderr.startswith("chainsleuth: error: ") and "Traceback" not in done.stderr
+        assert (f"block {blocks[100].hash} was given height {first_height}, but {parent}, so "
+                f"its height is 101: refused; the store is unchanged" in done.stderr)
+        assert (f"The blocks in {more} state no height, so --first-height {first_height} "
+                f"numbered them: pass --first-height 101" in done.stderr)
+        assert "re-org" not in done.stderr
+    missing = run_cli(["graph", "build", str(store), str(more)], tmp_path)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert (f"graph build: {more}: block {blocks[100].hash} states no height in its coinbase "
+            f"(blocks before BIP 34, height 227,836, do not) and no first height was given: "
+            f"pass --first-height N, the height of the first block in the files; the store "
+            f"holds its parent {blocks[99].hash} at height 100, so pass --first-height 101"
+            in missing.stderr)
+    after = {path.relative_to(store): path.read_bytes()
+             for path in store.rglob("*") if path.is_file() and path.name != "LOCK"}
+    assert after == before  # every refusal left the store's files as they were
+    done = run_cli(["graph", "build", str(store), str(more), "--first-height", "101"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "'blocks_added': 10" in done.stdout and "(tip 110)" in done.stdout
+    assert GraphStore(store).state()["hashes"]["101"] == blocks[100].hash

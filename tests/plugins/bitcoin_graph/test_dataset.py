@@ -65,6 +65,17 @@ def test_bad_labels_are_named(tmp_path):
         BitcoinGraphDataset(blocks=["x.blk"])
 
 
+def test_blocks_without_a_height_need_dataset_first_height(tmp_path):
+    """Blocks before BIP 34 state no height: the error names the setting, not a ValueError."""
+    labels = tmp_path / "labels.csv"
+    labels.write_text("address,label\n")
+    dataset = BitcoinGraphDataset(blocks=["bitcoin_blocks/blocks1-256.bz2"], labels=str(labels))
+    context = DataContext(data_dir=DATA_DIR, cache_dir=tmp_path / "c", seed=0)
+    with pytest.raises(DataError, match="no first height was given: set dataset.first_height "
+                                        "to the height of the first block in dataset.blocks"):
+        dataset.load(context)
+
+
 def test_a_missing_graph_extra_is_named(monkeypatch):
     """duckdb and ladybug come with the 'graph' extra; without them the plugin says so."""
     import sys
