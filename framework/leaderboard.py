@@ -41,8 +41,12 @@ METRICS = list(SCALAR_METRICS)
 # A probe this close to the best method (in the ranking metric) is reported as a shortcut.
 SHORTCUT_MARGIN = 0.05
 # Per-slice accuracy (e.g. zero-shot's unseen class, where it is that class's recall) becomes a
-# column "<slice>_slice_accuracy" for the slices the records have.
+# column "<slice>_slice_accuracy" for the slices the records have; an all-positive slice scored
+# against every negative test row adds "<slice>_slice_f1_vs_negatives" and
+# "<slice>_slice_balanced_accuracy_vs_negatives" (see framework.metrics.slice_metrics).
 SLICE_SUFFIX = "_slice_accuracy"
+SLICE_METRICS = {"accuracy": SLICE_SUFFIX, "f1_vs_negatives": "_slice_f1_vs_negatives",
+                 "balanced_accuracy_vs_negatives": "_slice_balanced_accuracy_vs_negatives"}
 # Which of two rows of one job (same cell and seed, e.g. two sweeps over the same seeds) a merge
 # keeps, in the order the sources were given; without a choice such a merge is refused.
 KEEP_CHOICES = ("first", "last")
@@ -55,7 +59,8 @@ MAX_FIGURE_INCHES = 13.5
 
 def metric_names(runs: pd.DataFrame) -> list[str]:
     """The standard metrics plus the slice accuracies present in ``runs``."""
-    return METRICS + sorted(c for c in runs.columns if c.endswith(SLICE_SUFFIX))
+    return METRICS + sorted(c for c in runs.columns
+                            if any(c.endswith(suffix) for suffix in SLICE_METRICS.values()))
 
 
 def check_metric(metric: str, runs: pd.DataFrame) -> str:
@@ -122,8 +127,7 @@ def record_rows(record: dict[str, Any], source: Path | None = None) -> list[dict
            "graph": graph_label((record.get("model") or {}).get("representation"))}
     for metric in METRICS:
         row[metric] = metrics.get(metric)
-    for name, values in (metrics.get("slices") or {}).items():
-        row[f"{name}{SLICE_SUFFIX}"] = (values or {}).get("accuracy")
+    row.update(_slice_columns(metrics.get("slices")))
     rows = [row]
     if record.get("status") == "ok":
         for name, scores in (record.get("references") or {}).items():
@@ -133,10 +137,19 @@ def record_rows(record: dict[str, Any], source: Path | None = None) -> list[dict
                    "peak_memory_mb": None, "overrides": None, "config_hash": None,
                    "probe_feature": scores.get("feature"), "graph": None}
             ref.update({m: scores.get(m) for m in METRICS})
-            for name, values in (scores.get("slices") or {}).items():
-                ref[f"{name}{SLICE_SUFFIX}"] = (values or {}).get("accuracy")
+            ref.update(_slice_columns(scores.get("slices")))
             rows.append(ref)
     return rows
+
+
+def _slice_columns(slices: dict[str, Any] | None) -> dict[str, Any]:
+    """One column per slice and slice metric the record has (accuracy always, where scored)."""
+    columns = {}
+    for name, values in (slices or {}).items():
+        for key, suffix in SLICE_METRICS.items():
+            if key == "accuracy" or key in (values or {}):
+                columns[f"{name}{suffix}"] = (values or {}).get(key)
+    return columns
 
 
 @dataclass

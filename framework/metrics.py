@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.metrics import (accuracy_score, average_precision_score, balanced_accuracy_score,
-                             confusion_matrix, matthews_corrcoef, precision_recall_fscore_support,
-                             roc_auc_score)
+                             confusion_matrix, f1_score, matthews_corrcoef,
+                             precision_recall_fscore_support, roc_auc_score)
 
 # Scalar metrics a result may carry; the leaderboard, reports and ``--metric`` accept these.
 SCALAR_METRICS = ("macro_f1", "accuracy", "balanced_accuracy", "mcc", "roc_auc", "pr_auc",
@@ -85,10 +85,30 @@ def _ranking_metrics(y_true: np.ndarray, proba: np.ndarray, labels: list[int],
 def slice_metrics(y_true: np.ndarray, y_pred: np.ndarray, positions: np.ndarray,
                   positive_class: int | None) -> dict[str, Any]:
     """Accuracy on a subset of the test rows and, for binary tasks, the share predicted positive
-    (the recall of a subset that is entirely positive, e.g. an unseen malicious class)."""
+    (the recall of a subset that is entirely positive, e.g. an unseen malicious class).
+
+    For a binary task whose slice is entirely positive, also the slice scored against every
+    negative test row (``f1_vs_negatives``, ``balanced_accuracy_vs_negatives``): a zero-shot
+    test set mixes the unseen class with seen malicious rows, so its F1 is partly seen-class
+    F1 (in ponzi only a fifth of the test's malicious rows are unseen), and the slice's
+    accuracy alone is a recall that predicting malicious everywhere maximises.
+    """
     out: dict[str, Any] = {"n": int(len(positions))}
     if len(positions):
         out["accuracy"] = float((y_true[positions] == y_pred[positions]).mean())
         if positive_class is not None:
             out["predicted_positive_rate"] = float((y_pred[positions] == positive_class).mean())
+            if (y_true[positions] == positive_class).all():
+                out.update(_against_negatives(y_true, y_pred, positions, positive_class))
     return out
+
+
+def _against_negatives(y_true: np.ndarray, y_pred: np.ndarray, positions: np.ndarray,
+                       positive_class: int) -> dict[str, float]:
+    negatives = np.flatnonzero(y_true != positive_class)
+    if not len(negatives):
+        return {}
+    rows = np.concatenate([positions, negatives])
+    truth, said = y_true[rows] == positive_class, y_pred[rows] == positive_class
+    return {"f1_vs_negatives": float(f1_score(truth, said, zero_division=0)),
+            "balanced_accuracy_vs_negatives": float(balanced_accuracy_score(truth, said))}

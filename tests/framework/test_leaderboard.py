@@ -3,6 +3,7 @@ import os
 import re
 import stat
 
+import pandas as pd
 import pytest
 
 from framework.errors import ConfigError, DataError
@@ -94,6 +95,21 @@ def test_slice_accuracy_is_a_column_beside_the_metrics():
     assert row["unseen_slice_accuracy_mean"] == pytest.approx(0.6)
     assert "unseen_slice_accuracy" in board.metric_columns()
     assert "unseen_slice_accuracy" in board.to_markdown()
+
+
+def test_a_slice_scored_against_the_negatives_adds_its_columns():
+    record = result("lr", 0, 0.8)
+    record["metrics"]["slices"] = {"unseen": {"accuracy": 0.9, "n": 10, "f1_vs_negatives": 0.7,
+                                              "balanced_accuracy_vs_negatives": 0.8}}
+    old = result("lr", 1, 0.8)
+    old["metrics"]["slices"] = {"unseen": {"accuracy": 0.5, "n": 10}}  # recorded before them
+    board = Leaderboard.from_records([(record, None), (old, None)])
+    runs = board.runs.set_index("seed")
+    assert runs.loc[0, "unseen_slice_f1_vs_negatives"] == 0.7
+    assert runs.loc[0, "unseen_slice_balanced_accuracy_vs_negatives"] == 0.8
+    assert pd.isna(runs.loc[1, "unseen_slice_f1_vs_negatives"])
+    assert {"unseen_slice_accuracy", "unseen_slice_f1_vs_negatives",
+            "unseen_slice_balanced_accuracy_vs_negatives"} <= set(board.metric_columns())
 
 
 def test_unreadable_records_are_skipped_with_a_warning(tmp_path):

@@ -63,3 +63,20 @@ def test_macro_averages_over_true_and_predicted_classes_like_sklearn():
     assert m["macro_f1"] == pytest.approx(f1_score(y, pred, average="macro"))
     assert m["macro_precision"] == pytest.approx(
         precision_score(y, pred, average="macro", zero_division=0))
+
+
+def test_an_all_positive_slice_is_also_scored_against_every_negative_test_row():
+    from framework.metrics import slice_metrics
+
+    # test rows: 0-3 unseen malicious (the slice), 4-5 seen malicious, 6-9 benign
+    y_true = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 0])
+    y_pred = np.array([1, 1, 1, 0, 0, 0, 1, 0, 0, 0])
+    unseen = slice_metrics(y_true, y_pred, np.arange(4), positive_class=1)
+    assert unseen["accuracy"] == 0.75  # the slice's recall
+    # Against the 4 benign rows only: TP 3, FN 1, FP 1 -> F1 = 6 / 8; the seen rows 4-5
+    # (both missed) do not count. Balanced accuracy = (3/4 + 3/4) / 2.
+    assert unseen["f1_vs_negatives"] == pytest.approx(0.75)
+    assert unseen["balanced_accuracy_vs_negatives"] == pytest.approx(0.75)
+    mixed = slice_metrics(y_true, y_pred, np.array([0, 6]), positive_class=1)
+    assert "f1_vs_negatives" not in mixed  # only an all-positive slice has a meaning here
+    assert "f1_vs_negatives" not in slice_metrics(y_true, y_pred, np.arange(4), None)
