@@ -250,7 +250,7 @@ class Leaderboard:
             if methods[column].isna().all():
                 continue
             best = methods.loc[methods[column].idxmax()]
-            for name in ("probe", "time"):
+            for name in ("probe", "time", "source"):
                 probe = group[group["method"] == f"{REFERENCE_PREFIX}{name}"]
                 if probe.empty or probe[column].isna().all():
                     continue
@@ -259,12 +259,17 @@ class Leaderboard:
                     features = probe["probe_features"].iloc[0]
                     where = ("above" if probe_score > best[column] else
                              f"within {SHORTCUT_MARGIN * 100:.0f} points of")
-                    out.append(f"{' / '.join(map(str, key))}: a depth-2 tree on one feature "
-                               f"({features}) scores {probe_score:.4f} {self.metric}, {where} "
-                               f"the best method "
+                    what = {"probe": "a depth-2 tree on one feature",
+                            "time": "a depth-2 tree on one feature",
+                            "source": "answering with the label of the recognised collection"}
+                    solvable = {"probe": "that one attribute",
+                                "time": "that one date, not by behaviour",
+                                "source": "recognising how a row was collected, not by "
+                                          "behaviour"}
+                    out.append(f"{' / '.join(map(str, key))}: {what[name]} ({features}) scores "
+                               f"{probe_score:.4f} {self.metric}, {where} the best method "
                                f"({best['method']}, {best[column]:.4f}); the task may be "
-                               f"solvable by that one "
-                               f"{'attribute' if name == 'probe' else 'date, not by behaviour'}")
+                               f"solvable by {solvable[name]}")
         return out
 
     def to_text(self) -> str:

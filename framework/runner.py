@@ -349,7 +349,7 @@ def _execute(cfg: DictConfig, session: Session, seed: int) -> dict[str, Any]:
         raw, list(data.feature_names), task.y, task.train, task.test, task.class_names,
         task.positive_class, seed,
         slices={name: _positions(task.test, rows) for name, rows in task.slices.items()},
-        time=data.time)
+        time=data.time, sources=data.sources)
     return {
         "dataset": data.summary(),
         "task": {**task.summary(), "pretraining_pool": job.pool_info},

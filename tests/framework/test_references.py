@@ -75,3 +75,37 @@ def test_a_label_collected_in_its_own_period_is_caught_by_the_time_reference():
                              time=shuffled)
     assert refs["time"]["balanced_accuracy"] < 0.7
     assert "time" not in reference_results(X, names, y, train, test, ["b", "m"], 1, seed=0)
+
+
+def test_the_crawl_shortcut_reference_answers_with_the_recognised_collections_label():
+    """Two crawls that no single attribute separates (their difference is the sum of two
+    attributes); in training, crawl 1 holds only malicious rows. The zero-shot trap: an unseen
+    malicious class from crawl 1 is caught by recognising the crawl, while a malicious class
+    from crawl 0 is called benign."""
+    rng = np.random.default_rng(0)
+    n = 1200
+    crawl = rng.integers(0, 2, n)
+    a = rng.normal(0, 3, n)
+    X = np.column_stack([a, -a + np.where(crawl == 1, 1.0, -1.0) + rng.normal(0, 0.2, n),
+                         rng.normal(0, 1, n)])
+    # crawl 0: benign (0) and malicious (1) alike; crawl 1: malicious only
+    y = np.where(crawl == 1, 1, rng.integers(0, 2, n))
+    train, test = np.arange(0, 800), np.arange(800, n)
+    out = reference_results(X, ["a", "b", "noise"], y, train, test, ["benign", "malicious"],
+                            1, seed=0, sources=crawl)
+    source = out["source"]
+    assert source["feature"] == "collection recognised from all attributes"
+    from_crawl_1 = crawl[test] == 1
+    # every crawl-1 test row is recognised and called malicious: recall 1 on that slice
+    sliced = reference_results(X, ["a", "b", "noise"], y, train, test, ["benign", "malicious"],
+                               1, seed=0, sources=crawl,
+                               slices={"crawl1": np.flatnonzero(from_crawl_1)})
+    assert sliced["source"]["slices"]["crawl1"]["accuracy"] > 0.98
+    # no single attribute names the crawl, so the one-feature probe does worse than the shortcut
+    assert source["balanced_accuracy"] > out["probe"]["balanced_accuracy"]
+    assert "source" not in reference_results(X, ["a", "b", "noise"], y, train, test,
+                                             ["benign", "malicious"], 1, seed=0)
+    one_crawl = np.zeros(n, dtype=int)  # a single collection gives no shortcut to score
+    assert "source" not in reference_results(X, ["a", "b", "noise"], y, train, test,
+                                             ["benign", "malicious"], 1, seed=0,
+                                             sources=one_crawl)
