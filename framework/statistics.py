@@ -19,8 +19,10 @@ the difference of two methods on one seed removes the split's own difficulty fro
   is "below" only when both ``p_holm`` and ``p_maxt`` are under alpha.
 * Verdicts, used by reports instead of free prose: ``below`` (the best is better),
   ``equivalent`` (not different, at least :data:`MIN_EQUIVALENCE_PAIRS` pairs, and the whole
-  non-degenerate interval of the difference lies within +-:data:`EQUIVALENCE_MARGIN`) or
-  ``not distinguishable``.
+  non-degenerate interval of the difference lies within +-:data:`EQUIVALENCE_MARGIN`),
+  ``untestable`` (no p-value of the family could reach alpha after Holm at these n: with 6
+  seeds and 4 reference rows the smallest is 4 x 0.031 = 0.125, so even a row 96 points below
+  the best cannot be shown below it) or ``not distinguishable``.
 * Over all settings: Friedman's test and Nemenyi's post-hoc on ranks, blocks being the
   settings (mean over seeds: seeds of one setting are not independent data sets), drawn as a
   critical-difference diagram (scikit-posthocs); methods or settings left out for missing
@@ -185,12 +187,13 @@ def compare_to_best(runs: pd.DataFrame, metric: str, alpha: float = ALPHA) -> pd
                           "p_maxt": (maxt.get(other, np.nan) if best in methods else np.nan)})
         for family in (False, True):
             members = [r for r in found if r["method_a"].startswith(REFERENCE_PREFIX) == family]
+            floor = holm_floor([r["n"] for r in members if not np.isnan(r["p_value"])])
             for row, adjusted in zip(members, holm([r["p_value"] for r in members])):
                 row["p_holm"] = adjusted
                 # Reference rows are floors, not candidates for "best": Holm alone there.
                 gate = adjusted if family else max(adjusted, row["p_maxt"])
                 row["verdict"] = verdict(row["mean_diff"], row["ci_low"], row["ci_high"],
-                                         gate, alpha, row["n"])
+                                         gate, alpha, row["n"], floor)
                 rows.append(row)
     return pd.DataFrame(rows, columns=SIGNIFICANCE_COLUMNS)
 
@@ -200,15 +203,24 @@ def smallest_p(n: int) -> float:
     return 2 * 0.5 ** n if n >= 6 else 0.0  # a paired t can give any p
 
 
+def holm_floor(ns: list[int]) -> float:
+    """The smallest Holm-adjusted p a family of tests with these pair counts can give: the
+    family's size times the smallest p any of them can reach (NaN for an empty family)."""
+    return min(smallest_p(n) for n in ns) * len(ns) if ns else np.nan
+
+
 def verdict(mean_diff: float, ci_low: float, ci_high: float, p: float,
-            alpha: float = ALPHA, n: int = MIN_EQUIVALENCE_PAIRS) -> str:
-    """``p`` is the p-value that must be under ``alpha`` for a difference (NaN: untestable)."""
+            alpha: float = ALPHA, n: int = MIN_EQUIVALENCE_PAIRS, floor: float = 0.0) -> str:
+    """``p`` is the p-value that must be under ``alpha`` for a difference (NaN: untestable).
+    ``floor`` is the smallest p the family's correction allows (:func:`holm_floor`); at or
+    above ``alpha`` no test could have rejected, so "not distinguishable", which reads as
+    evidence of closeness, is ``untestable`` instead."""
     if not np.isnan(p) and p < alpha:
         return "above" if mean_diff > 0 else "below"
     if (n >= MIN_EQUIVALENCE_PAIRS and not np.isnan(ci_low) and ci_high > ci_low
             and -EQUIVALENCE_MARGIN <= ci_low and ci_high <= EQUIVALENCE_MARGIN):
         return "equivalent"
-    return "not distinguishable"
+    return "untestable" if floor >= alpha else "not distinguishable"
 
 
 def rank_blocks(runs: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, list[str], list[str]]:

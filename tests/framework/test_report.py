@@ -80,6 +80,8 @@ def test_report_opens_with_caveats_and_writes_the_tests(tmp_path):
     report = write_report(study, [tmp_path / "runs"], tmp_path / "out").read_text()
     assert report.index("## Caveats") < report.index("## Results per setting")
     assert "predicting *malicious* for every row scores F1 88.9" in report
+    assert "percentile-bootstrap interval over seeds" in report
+    assert "anti-conservative" not in report  # 10 seeds
     assert "**Differs from the paper**: The paper used Bitcoin." in report
     significance = pd.read_csv(tmp_path / "out" / "significance.csv")
     assert set(significance.columns) >= {"setting", "method_a", "method_b", "metric",
@@ -240,3 +242,168 @@ def test_a_full_study_on_simulated_data_is_synthetic_but_no_smoke_test(tmp_path)
     assert report.splitlines()[0] == ("# Table V (zero-shot) on chain_sim (SYNTHETIC: "
                                       "simulated data, not a reproduction)")
     assert "Smoke test" not in report and "| difference |" not in report
+
+
+def _zero_shot_like(tmp_path, seeds=6, extra="", drop_records=False):
+    """Four methods and the reference rows in two settings of mostly malicious test sets
+    (constant F1 0.90, an all-malicious unseen slice), the shape of the zero-shot study.
+    ``drop_records``: report from runs.csv alone, the per-job result.json files gone."""
+    rng = np.random.default_rng(0)
+    for unseen in ("phishing", "ponzi"):
+        for seed in range(seeds):
+            for model, base in (("lr", 0.95), ("dt", 0.93), ("knn", 0.91), ("shadoweyes", 0.85)):
+                f1 = base + rng.normal(scale=0.01)
+                record = _record(model, seed, f1, f1 - 0.1)
+                record["config"]["scenario"]["unseen_class"] = unseen
+                record["metrics"].update(constant_f1=0.9, balanced_accuracy=f1 - 0.05,
+                                         mcc=f1 - 0.2)
+                if model == "shadoweyes":  # predicts malicious for every row
+                    record["metrics"].update(f1=0.9, balanced_accuracy=0.5, mcc=0.0)
+                record["references"] = {
+                    "majority": {"f1": 0.9, "constant_f1": 0.9, "balanced_accuracy": 0.5,
+                                 "slices": {"unseen": {"accuracy": 1.0}}},
+                    "stratified": {"f1": 0.6 + rng.normal(scale=0.01), "constant_f1": 0.9,
+                                   "slices": {"unseen": {"accuracy": 0.6}}},
+                    "probe": {"f1": 0.10 + rng.normal(scale=0.01), "constant_f1": 0.9,
+                              "feature": "in_total", "slices": {"unseen": {"accuracy": 0.1}}}}
+                write_result(tmp_path / "runs" / f"{unseen}-{model}{seed}", record)
+    (tmp_path / "paper.csv").write_text(
+        "setting,method,metric,value\nPhishing,LR,f1,80\nPhishing,DT,f1,95\n"
+        "Phishing,LR,recall,70\nPonzi,LR,f1,85\n")
+    study = tmp_path / "study.yaml"
+    study.write_text("title: T\npaper: paper.csv\nmetric: [f1]\nsetting_key: unseen_class\n"
+                     "settings: {phishing: Phishing, ponzi: Ponzi}\nmethods: {lr: LR, dt: DT}\n"
+                     "also:\n  - {metric: unseen_slice_accuracy, paper_metric: recall}\n" + extra)
+    if not drop_records:
+        return write_report(study, [tmp_path / "runs"], tmp_path / "out").read_text()
+    Leaderboard.from_dirs([tmp_path / "runs"]).write(tmp_path / "board")
+    for record in (tmp_path / "runs").rglob("result.json"):
+        record.unlink()
+    return write_report(study, [tmp_path / "board" / "runs.csv"], tmp_path / "out").read_text()
+
+
+def _section(report, heading):
+    start = report.index(heading)
+    end = report.find("\n## ", start + len(heading))
+    return report[start:] if end < 0 else report[start:end]
+
+
+def test_a_study_not_on_the_papers_data_shows_the_paper_without_a_difference(tmp_path):
+    """The zero-shot study set Ethereum F1 beside the paper's Bitcoin F1 with a difference
+    column that read as a gain of 15-25 points."""
+    report = _zero_shot_like(tmp_path, extra="paper_comparable: false\n"
+                             "paper_comparable_reason: the paper ran on Bitcoin, we on Ethereum.\n")
+    for heading in ("## Beside the paper", "## `unseen_slice_accuracy` beside the paper's"):
+        section = _section(report, heading)
+        assert section.split("\n")[2] == ("Not comparable: the paper ran on Bitcoin, we on "
+                                          "Ethereum.")
+        assert "| paper setting | paper |\n" in section and "| difference |" not in section
+    assert "| Phishing | 80.00 † |" in _section(report, "## Beside the paper")  # still shown
+    for name in ("comparison.csv", "comparison_unseen_slice_accuracy.csv"):
+        columns = pd.read_csv(tmp_path / "out" / name).columns
+        assert "paper" in columns and "difference" not in columns
+
+
+@pytest.mark.parametrize("keys, named", [
+    ("paper_comparable: 'no'\n", "'paper_comparable' must be true or false"),
+    ("paper_comparable: false\n", "'paper_comparable: false' needs 'paper_comparable_reason'"),
+    ("paper_comparable_reason: [a]\n", "'paper_comparable_reason' must be a string")])
+def test_paper_comparable_is_validated_naming_the_file_and_key(tmp_path, keys, named):
+    study = tmp_path / "study.yaml"
+    study.write_text("title: T\nmetric: [f1]\n" + keys)
+    with pytest.raises(ConfigError, match=named) as error:
+        StudySpec.load(study)
+    assert str(study) in str(error.value)
+    assert StudySpec.load(_write(tmp_path / "ok.yaml", "title: T\nmetric: [f1]\n")).paper_comparable
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_a_paper_f1_at_or_below_the_constant_classifier_is_footnoted(tmp_path):
+    """Predicting malicious everywhere scores F1 90 here: a paper F1 of 80 or 85 is below doing
+    nothing on this data, so ours - paper is no gain; the paper's 95 is above it."""
+    beside = _section(_zero_shot_like(tmp_path), "## Beside the paper")
+    assert "| Phishing | 80.00 † |" in beside and "| Ponzi | 85.00 † |" in beside
+    assert "| Phishing | 95.00 |" in beside
+    assert ("† at or below the F1 of predicting malicious for every row here" in beside)
+    assert "| difference |" in beside  # comparable by default
+    recall = _section(_zero_shot_like(tmp_path / "again"), "## `unseen_slice_accuracy`")
+    assert "†" not in recall  # a recall is not an F1: no floor to compare with
+
+
+def test_the_ranking_over_settings_leaves_out_reference_rows(tmp_path, monkeypatch):
+    """Floors ranked beside the methods made Friedman's p 0.005 where the methods alone give
+    0.057; the critical-difference diagram must rank the same methods as the sentence."""
+    import framework.report as report_module
+
+    drawn = []
+    draw = report_module.critical_difference_png
+    monkeypatch.setattr(report_module, "critical_difference_png",
+                        lambda ranking, title: drawn.append(ranking) or draw(ranking, title))
+    ranking = _section(_zero_shot_like(tmp_path), "## Ranking over all settings")
+    assert "over 4 methods (reference rows `ref:*` left out" in ranking
+    assert "and 2 settings" in ranking and "ref:probe` " not in ranking
+    assert list(drawn[0]["ranks"].index) == ["lr", "dt", "knn", "shadoweyes"]
+
+
+def test_the_row_tested_against_is_the_highest_mean_and_the_interval_is_named(tmp_path):
+    report = _zero_shot_like(tmp_path)
+    assert "**best**" not in report
+    assert report.count("| **highest mean** (tested against) |") == 2  # one per setting
+    assert report.count("Highest mean (among the methods with the most seeds): `lr`") == 2
+    assert "| f1 [95 % bootstrap interval] |" in report
+    assert "| vs highest mean (p Holm, p max-T) |" in report
+    assert ("Beside each mean: its 95 % percentile-bootstrap interval over seeds" in report)
+    assert ("At n = 6 seeds (fewer than 10) the bootstrap interval is anti-conservative"
+            in report)
+
+
+def test_rows_are_untestable_when_no_corrected_p_could_reach_alpha(tmp_path):
+    """With 6 seeds Holm lifts the smallest Wilcoxon p (0.031) over 3 comparisons to 0.094: a
+    reference 85 points below the highest mean was called "not distinguishable"."""
+    report = _zero_shot_like(tmp_path)
+    probe = next(line for line in report.splitlines() if line.startswith("| ref:probe |"))
+    assert "| untestable at n = 6 (-8" in probe and "not distinguishable" not in probe
+    assert "- not distinguishable from it with these seeds (neither better nor shown " \
+           "equivalent): none." in report
+    assert ("- untestable at n = 6 (no Holm-corrected p of its family could reach 5 % with these "
+            "seeds, however large the difference): `dt`, `knn`, `shadoweyes`, `ref:majority`, "
+            "`ref:probe`, `ref:stratified`.") in report
+    significance = pd.read_csv(tmp_path / "out" / "significance.csv")
+    assert set(significance["verdict"]) == {"untestable"}
+
+
+def test_constant_predictors_are_checked_from_runs_csv_when_records_are_gone(tmp_path):
+    """A committed runs.csv rebuilt elsewhere said "not checked" for every job; its balanced
+    accuracy and MCC show a constant predictor (0.5 and 0) as well as its confusion matrix."""
+    caveats = _section(_zero_shot_like(tmp_path, drop_records=True), "## Caveats")
+    assert ("- **Constant predictor**: `shadoweyes` in unseen_class=phishing (6 of 6 seeds), "
+            "`shadoweyes` in unseen_class=ponzi (6 of 6 seeds) predicted one class") in caveats
+    assert "not checked" not in caveats
+    assert ("- **Result records**: per-job `result.json` files are missing for 48 of 48 jobs "
+            "(no longer where `runs.csv` says). 48 jobs were checked for a constant predictor "
+            "from `runs.csv` instead") in caveats
+    board = pd.read_csv(tmp_path / "board" / "runs.csv")
+    board.loc[board["method"] == "shadoweyes", "balanced_accuracy"] = 0.7
+    board.to_csv(tmp_path / "board" / "runs.csv", index=False)
+    again = write_report(tmp_path / "study.yaml", [tmp_path / "board" / "runs.csv"],
+                         tmp_path / "again").read_text()
+    lowest = board.loc[board["kind"] == "method", "balanced_accuracy"].min()
+    assert (f"- **Constant predictors**: none of 48 jobs is constant (lowest balanced accuracy "
+            f"{lowest:.3f}, from `runs.csv`).") in again
+
+
+def test_slice_tables_leave_out_the_class_balance_references(tmp_path):
+    """ref:majority scored 100 on the unseen slice, above every method: on an all-malicious
+    slice the accuracy is the recall, which predicting malicious everywhere maximises."""
+    report = _zero_shot_like(tmp_path)
+    slices = _section(report, "## `unseen_slice_accuracy` beside the paper's `recall`")
+    assert ("The slice accuracy of an all-positive slice is its recall, and predicting positive "
+            "for every row games it (`ref:majority` scores 100 where the majority class is "
+            "malicious") in slices and "read it with balanced accuracy." in slices
+    assert "| ref:majority |" not in slices and "| ref:stratified |" not in slices
+    assert "| ref:probe |" in slices and "| lr |" in slices
+    assert "| ref:majority |" in _section(report, "## Beside the paper")  # F1 table keeps it

@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from framework.statistics import (bootstrap_interval, compare_to_best, friedman_nemenyi, holm,
-                                  paired_test)
+                                  holm_floor, paired_test)
 
 
 def test_holm_against_a_hand_example():
@@ -112,3 +112,15 @@ def test_the_best_has_the_most_seeds():
                            "variant": "-", "seed": 0, "status": "ok", "f1": 0.95}])
     table = compare_to_best(pd.concat([runs, lucky]), "f1")
     assert set(table["method_b"]) == {"a"}
+
+
+def test_a_family_no_corrected_p_can_reach_is_untestable():
+    """With 6 seeds the smallest Wilcoxon p is 0.031 and Holm over 3 comparisons lifts it to
+    0.094: even a method 30 points below cannot be shown below, so it is "untestable", not
+    "not distinguishable" (which reads as evidence that it is close)."""
+    means = {"a": 0.9, "b": 0.6, "c": 0.6, "d": 0.6}
+    assert holm_floor([6, 6, 6]) == pytest.approx(3 * 2 * 0.5 ** 6)
+    assert holm_floor([5, 6]) == 0.0  # a paired t (n < 6) can give any p
+    assert set(compare_to_best(_runs(means, seeds=6), "f1")["verdict"]) == {"untestable"}
+    assert set(compare_to_best(_runs(means, seeds=10), "f1")["verdict"]) == {"below"}
+    assert set(compare_to_best(_runs(means, seeds=5), "f1")["verdict"]) == {"below"}
