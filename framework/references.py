@@ -13,7 +13,10 @@ train/test split:
   **crawl shortcut** itself: a classifier learns from the training rows' attributes which
   collection a row came from, and each test row gets the majority training label of the
   collection it is recognised as. It scores what "this looks like the malicious crawl" alone
-  achieves; a probe on one attribute cannot, since no single attribute names the crawl.
+  achieves; a probe on one attribute cannot, since no single attribute names the crawl. Where
+  the collections split the training rows exactly as the labels do (each holds one class), a
+  collection recogniser *is* a label classifier and measures nothing of the shortcut: no
+  ``source`` row then (see :func:`source_confounded`).
 
 When the probe comes close to the best model, the model may be reading one artefact of how
 the data were collected (the crawl, the period) rather than behaviour; reports then warn.
@@ -130,10 +133,17 @@ def reference_results(X: np.ndarray, feature_names: list[str], y: np.ndarray,
         proba = np.zeros((len(test), k))
         proba[:, tree.classes_] = tree.predict_proba(when[test])
         out["time"] = {**scored(tree.predict(when[test]), proba), "feature": TIME_FEATURE}
-    if sources is not None and len(np.unique(sources[train])) >= 2:
+    if (sources is not None and len(np.unique(sources[train])) >= 2
+            and not source_confounded(sources[train], y_train)):
         pred, proba = _source_shortcut(X, y, sources, train, test, k, seed)
         out["source"] = {**scored(pred, proba), "feature": SOURCE_FEATURE}
     return out
+
+
+def source_confounded(sources: np.ndarray, labels: np.ndarray) -> bool:
+    """Whether every collection holds a single class (then telling collections apart and
+    telling classes apart are the same task, and the shortcut cannot be measured apart)."""
+    return all(len(np.unique(labels[sources == group])) == 1 for group in np.unique(sources))
 
 
 def _source_shortcut(X: np.ndarray, y: np.ndarray, sources: np.ndarray, train: np.ndarray,

@@ -526,8 +526,12 @@ def markdown(spec: StudySpec, title: str, table: pd.DataFrame, sources: list[Pat
     if board is not None and intervals is not None and significance is not None:
         lines += [f"## Results per setting (`{metric}`, paired by seed)", "",
                   "Rows `ref:*` are reference classifiers scored on the same splits: majority "
-                  "class, stratified random, and the best single-feature depth-2 tree (feature "
-                  "chosen on training rows only). " + interval_sentence(intervals), ""]
+                  "class (`ref:majority`), stratified random (`ref:stratified`), the best "
+                  "single-feature depth-2 tree (`ref:probe`, feature chosen on training rows "
+                  "only) and, where the data records them, a depth-2 tree on the time of first "
+                  "activity (`ref:time`) and the label of the collection (crawl) a row is "
+                  "recognised as coming from (`ref:source`). " + interval_sentence(intervals),
+                  ""]
         lines += result_lines(board, metric, intervals, significance, constant)
         if ranking is None:
             lines += ["## Ranking over all settings", "",

@@ -109,3 +109,7 @@ def test_the_crawl_shortcut_reference_answers_with_the_recognised_collections_la
     assert "source" not in reference_results(X, ["a", "b", "noise"], y, train, test,
                                              ["benign", "malicious"], 1, seed=0,
                                              sources=one_crawl)
+    # Each crawl one class in training (zero-shot with phishing held out): recognising the
+    # crawl is classifying the label, so there is no shortcut row to report.
+    assert "source" not in reference_results(X, ["a", "b", "noise"], crawl, train, test,
+                                             ["benign", "malicious"], 1, seed=0, sources=crawl)
