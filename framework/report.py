@@ -368,7 +368,7 @@ def caveat_lines(spec: StudySpec, board: Leaderboard, metric: str,
         lines.append(f"- **Failures**: {int(methods['failed'].sum())} job(s) failed and are not "
                      f"averaged (see `runs.csv`).")
     for caveat in spec.caveats:
-        lines.append(f"- **Differs from the paper**: {caveat}")
+        lines.append(f"- **Study caveat**: {caveat}")
     return lines + [""]
 
 

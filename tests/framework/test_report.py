@@ -82,7 +82,7 @@ def test_report_opens_with_caveats_and_writes_the_tests(tmp_path):
     assert "predicting *malicious* for every row scores F1 88.9" in report
     assert "percentile-bootstrap interval over seeds" in report
     assert "anti-conservative" not in report  # 10 seeds
-    assert "**Differs from the paper**: The paper used Bitcoin." in report
+    assert "**Study caveat**: The paper used Bitcoin." in report
     significance = pd.read_csv(tmp_path / "out" / "significance.csv")
     assert set(significance.columns) >= {"setting", "method_a", "method_b", "metric",
                                          "mean_diff", "ci_low", "ci_high", "p_value", "p_holm"}
