@@ -11,7 +11,9 @@ choosing one never imports the others (torch, XGBoost, numba, ...).
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import importlib.util
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -86,12 +88,16 @@ class Entry:
                 "version": self.provider.version, "plugin": self.provider.plugin}
 
     def source_sha256(self) -> str:
-        """SHA-256 over the Python files of the package that defines the factory.
+        """SHA-256 over the Python files of the package that defines the factory, and of every
+        package of the ``libraries`` layer those files import (transitively).
 
         The package, not the one module: a plugin's code usually spans its folder (a model and
         its training loop), and a result reused after any of it changed would be stale. So
         editing one built-in model makes resume rerun the others of ``plugins/models`` too:
-        the safe side. ``"unknown"`` when the factory has no source file.
+        the safe side. The libraries below the plugins (simulators, parsers, graph ETL) are
+        plugin code moved down a layer: editing the chain simulator changes every ``chain_sim``
+        result, so it must change this hash too. ``"unknown"`` when the factory has no source
+        file.
         """
         try:
             source = inspect.getsourcefile(inspect.unwrap(self.factory))
@@ -99,10 +105,48 @@ class Entry:
             source = None
         if source is None:
             return "unknown"
+        own = sorted(Path(source).parent.glob("*.py"))
         digest = hashlib.sha256()
-        for path in sorted(Path(source).parent.glob("*.py")):
+        for path in own + sorted(_imported_library_files(own) - set(own)):
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         return digest.hexdigest()
+
+
+LIBRARY_LAYER = "libraries"
+
+
+def _imported_library_files(files: list[Path]) -> set[Path]:
+    """The Python files of every ``libraries.<name>`` package that ``files`` import, following
+    the libraries' own imports of each other."""
+    found: set[Path] = set()
+    pending, seen_packages = list(files), set()
+    while pending:
+        path = pending.pop()
+        try:
+            tree = ast.parse(path.read_bytes(), str(path))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for package in _library_packages(tree) - seen_packages:
+            seen_packages.add(package)
+            spec = importlib.util.find_spec(package)
+            if spec is None or not spec.submodule_search_locations:
+                continue
+            for folder in spec.submodule_search_locations:
+                new = set(Path(folder).rglob("*.py")) - found
+                found |= new
+                pending += sorted(new)
+    return found
+
+
+def _library_packages(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    parts = (name.split(".") for name in names)
+    return {".".join(p[:2]) for p in parts if p[0] == LIBRARY_LAYER and len(p) >= 2}
 
 
 def _parameters(factory: Callable[..., Any]) -> list[inspect.Parameter]:

@@ -124,6 +124,47 @@ def test_a_plugins_source_hash_follows_its_package_files(tmp_path, monkeypatch):
     sys.modules.pop("demo_plugin_pkg.model", None)
 
 
+def test_a_plugins_source_hash_follows_the_libraries_it_imports(tmp_path, monkeypatch):
+    """A library below the plugins (a simulator) is plugin code one layer down: editing it
+    changes the plugin's results, so resume must see it."""
+    import sys
+
+    from framework import registry
+    from framework.registry import Entry, Provider
+
+    monkeypatch.setattr(registry, "LIBRARY_LAYER", "demo_libs")
+    for folder in ("demo_libs", "demo_libs/sim", "demo_libs/unused", "demo_lib_plugin"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "__init__.py").write_text("")
+    (tmp_path / "demo_libs/sim/engine.py").write_text("from demo_libs.unused import x\nRATE = 1\n")
+    (tmp_path / "demo_libs/unused/x.py").write_text("")
+    (tmp_path / "demo_lib_plugin/dataset.py").write_text(
+        "from demo_libs.sim import engine\n\nclass Demo:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from demo_lib_plugin.dataset import Demo
+
+    entry = Entry("dataset", "demo", Demo, Provider("demo", "demo", "1"))
+    before = entry.source_sha256()
+    (tmp_path / "demo_libs/sim/engine.py").write_text(
+        "from demo_libs.unused import x\nRATE = 2\n")
+    assert entry.source_sha256() != before
+    middle = entry.source_sha256()
+    (tmp_path / "demo_libs/unused/x.py").write_text("CHANGED = True\n")  # imported by the library
+    assert entry.source_sha256() != middle
+    for name in [m for m in sys.modules if m.startswith(("demo_libs", "demo_lib_plugin"))]:
+        sys.modules.pop(name)
+
+
+def test_chain_sims_source_hash_covers_the_simulation_library():
+    from pathlib import Path
+
+    from framework.registry import _imported_library_files
+    from plugins.datasets.chain_sim import dataset
+
+    files = _imported_library_files(sorted(Path(dataset.__file__).parent.glob("*.py")))
+    assert any(p.parts[-2:] == ("simulation", "__init__.py") for p in files)
+
+
 class RaisingLogger:
     """A logger whose every hook raises, as a broken W&B would."""
 
