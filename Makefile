@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
-	$(BIN)/python -m pip install --quiet -e ".[test,launchers,tuning,graph]"
+	$(BIN)/python -m pip install --quiet -e ".[test,launchers,tuning,graph,neural,relay,wandb]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -261,11 +261,48 @@ def _call(impl: pluggy.HookImpl, provider: Provider, hook_name: str) -> dict:
 def _load(ep: EntryPoint, dist_name: str, dist_version: str) -> object:
     try:
         return ep.load()
-    except Exception as exc:
+    except ModuleNotFoundError as exc:
+        extra = _extra_providing(dist_name, exc.name or "")
+        if extra is None:
+            raise _import_failed(ep, dist_name, dist_version, exc) from exc
         raise PluginError(
             f"the ChainSleuth plugin '{ep.name}' = '{ep.value}' of distribution {dist_name} "
-            f"{dist_version} failed to import: {exc!r}. Fix or uninstall {dist_name}, or exclude it "
-            f"with {RESTRICT_ENV}") from exc
+            f"{dist_version} needs {exc.name.split('.')[0]}, which its extra '{extra}' installs: "
+            f'pip install "{dist_name}[{extra}]"') from exc
+    except Exception as exc:
+        raise _import_failed(ep, dist_name, dist_version, exc) from exc
+
+
+def _import_failed(ep: EntryPoint, dist_name: str, dist_version: str,
+                   exc: Exception) -> PluginError:
+    return PluginError(
+        f"the ChainSleuth plugin '{ep.name}' = '{ep.value}' of distribution {dist_name} "
+        f"{dist_version} failed to import: {exc!r}. Fix or uninstall {dist_name}, or exclude it "
+        f"with {RESTRICT_ENV}")
+
+
+def _extra_providing(dist_name: str, module: str) -> str | None:
+    """The optional extra of ``dist_name`` that requires the (missing) top-level ``module``,
+    read from the distribution's own metadata (``torch-geometric`` provides
+    ``torch_geometric``)."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    top = _normalise(module.split(".")[0])
+    try:
+        requirements = requires(dist_name) or []
+    except PackageNotFoundError:
+        return None
+    for line in requirements:
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            continue
+        marker = str(requirement.marker or "")
+        if _normalise(requirement.name) == top and "extra ==" in marker:
+            return marker.split("extra ==", 1)[1].strip().strip("'\"")
+    return None
 
 
 def _normalise(name: str) -> str:

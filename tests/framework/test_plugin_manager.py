@@ -63,6 +63,38 @@ def test_a_run_imports_only_the_plugins_it_uses(tmp_path):
                    "plugins.relay.ntssl", "plugins.datasets.ethereum_txs",
                    "plugins.representations.txgraph", "plugins.models.xgboost_model"):
         assert unused not in seen["plugins"]
+    assert "torch" not in seen["heavy"]  # lr takes no encoder: the default one is not loaded
+
+
+WITHOUT_NEURAL = """
+import sys
+from importlib.abc import MetaPathFinder
+
+class NotInstalled(MetaPathFinder):
+    # The 'neural' extra left out: torch, lightning and PyG cannot be imported.
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "lightning", "torch_geometric"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, NotInstalled())
+from framework.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("model, works", [("lr", True), ("mlp", False)])
+def test_without_the_neural_extra_the_core_runs_and_a_neural_model_names_it(tmp_path, model,
+                                                                            works):
+    done = subprocess.run([sys.executable, "-c", WITHOUT_NEURAL, "run", f"model={model}",
+                           f"hydra.run.dir={tmp_path / 'run'}", *TINY_SIM], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    output = done.stdout + done.stderr
+    if works:
+        assert done.returncode == 0, output[-2000:]
+    else:
+        assert done.returncode != 0 and "Traceback" not in output, output[-2000:]
+        assert 'pip install "chainsleuth[neural]"' in output and "torch" in output, output[-2000:]
 
 
 def test_the_builtin_manifest_equals_what_every_module_registers():
