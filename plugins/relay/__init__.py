@@ -7,7 +7,8 @@ Registers, through the same hooks a third-party package would use:
 * scenario ``interception`` (what an observer of a share of the target's links sees,
   :mod:`.interception`);
 * models ``traffic_anomaly`` (the unsupervised baseline) and ``ntssl`` (with ``cross_layer``
-  for the cross-layer analysis), :mod:`.ntssl`;
+  for the cross-layer analysis), :mod:`.ntssl`; the classic attacks ``first_spy``
+  (:mod:`.first_spy`) and ``first_k`` (first-k announcers, :mod:`.first_k`);
 * command ``chainsleuth relay-sim`` (write a simulated event log and its ground truth).
 
 Everything reads one event-log table (:mod:`libraries.simulation.relay_events`), whether the
@@ -77,9 +78,12 @@ def register_scenarios() -> dict[str, Callable[..., Any]]:
 
 @hookimpl
 def register_models() -> dict[str, Callable[..., Any]]:
+    from plugins.relay.first_k import FirstKAnnouncers
+    from plugins.relay.first_spy import FirstSpy
     from plugins.relay.ntssl import NTSSL, TrafficAnomalyBaseline
 
-    return {"traffic_anomaly": TrafficAnomalyBaseline, "ntssl": NTSSL}
+    return {"traffic_anomaly": TrafficAnomalyBaseline, "ntssl": NTSSL, "first_spy": FirstSpy,
+            "first_k": FirstKAnnouncers}
 
 
 @hookimpl

@@ -26,7 +26,7 @@ from framework.data import AccountData
 from framework.errors import ConfigError, DataError
 from framework.task import Task
 from plugins.relay.features import FEATURE_NAMES, traffic_features
-from plugins.relay.observers import active_view, passive_view
+from plugins.relay.observers import observer_view
 
 
 def example_world() -> AccountData:
@@ -57,12 +57,8 @@ class InterceptionScenario:
                             f"relay_traffic (the target's traffic); use a relay dataset "
                             f"such as relay_sim or p2p_capture")
         events, probes = data.relay_traffic.events, list(data.relay_traffic.probes)
-        if self.mode == "passive":
-            view, observed = passive_view(events, self.share, seed, exclude_peers=probes)
-            setting = {"mode": "passive", "share": self.share}
-        else:
-            view, observed = active_view(events, probes, self.probes)
-            setting = {"mode": "active", "probes": len(observed)}
+        view, observed, setting = observer_view(events, probes, self.mode, self.share,
+                                                self.probes, seed)
         X, seen = traffic_features(view, data.ids)
         rows = np.flatnonzero(seen & (data.y >= 0))
         y = data.y
