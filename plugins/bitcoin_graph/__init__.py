@@ -34,6 +34,12 @@ if TYPE_CHECKING:
     from libraries.graph_etl.store import GraphStore
 
 
+SCHEMAS = ("v1", "eba-v2")
+_SCHEMA_HELP = ("graph model: v1 (the published EBA dataset's, default; an incremental store) "
+                "or eba-v2 (EBA's current model and file layout; one-shot, from Core JSON)")
+EBA_MARKER = "eba-v2.json"
+
+
 def _configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="graph_action", metavar="ACTION", required=True)
     verify = actions.add_parser("verify", help="parse blocks and check their merkle roots")
@@ -58,12 +64,14 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
                        help="SQL engine for the ETL stages (spark: pyspark, local[*] or a cluster)")
     build.add_argument("--spark-master", default="local[*]", help="Spark master URL")
+    build.add_argument("--schema", choices=SCHEMAS, default="v1", help=_SCHEMA_HELP)
     stats = actions.add_parser("stats", help="counts per node/edge type, degree distributions")
     stats.add_argument("store", type=Path)
     stats.add_argument("--plot", type=Path, default=None, help="degree distribution PNG")
     tsv = actions.add_parser("export-tsv", help="TSV files for neo4j-admin database import")
     tsv.add_argument("store", type=Path)
     tsv.add_argument("out", type=Path)
+    tsv.add_argument("--schema", choices=SCHEMAS, default="v1", help=_SCHEMA_HELP)
     db = actions.add_parser("export-db", help="bulk-load the graph into a ladybug database")
     db.add_argument("store", type=Path)
     db.add_argument("database", type=Path, help="new database path")
@@ -81,6 +89,9 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.graph_action == "verify":
         return _verify(args)
+    if getattr(args, "schema", "v1") == "eba-v2":
+        with framework_errors():
+            return _run_eba(args)
     require_graph_extra(f"graph {args.graph_action}", ("duckdb", "ladybug")
                         if args.graph_action == "export-db" else ("duckdb",))
     with framework_errors():
@@ -92,6 +103,9 @@ def _run_etl(args: argparse.Namespace) -> int:
     from libraries.graph_etl.export import degree_distributions, degree_plot, export_tsv
     from libraries.graph_etl.store import GraphStore
 
+    if (args.store / EBA_MARKER).exists():
+        raise DataError(f"{args.store} holds an eba-v2 graph (one-shot, not a v1 store): "
+                        f"pass --schema eba-v2 to export it, or build v1 into another directory")
     store = GraphStore(args.store)
     if args.graph_action == "build":
         tables, prevouts, counted = _build_input(args, store)
@@ -140,6 +154,69 @@ def _run_etl(args: argparse.Namespace) -> int:
         nodes = forest_fire(index, args.size, args.forward, args.backward_ratio, args.seed)
         graph = subgraph(index, nodes)
     print(export_tsv(graph, args.out))
+    return 0
+
+
+def _run_eba(args: argparse.Namespace) -> int:
+    """``--schema eba-v2``: EBA's current model (:mod:`libraries.graph_etl.eba_v2`). ``build``
+    writes EBA's files into a new directory in one go (no incremental store yet: EBA's Block
+    statistics and Tx nodes are per build); ``export-tsv`` copies such a build's files to
+    ``out``. The model needs Core JSON (verbosity 3), which carries the spent outputs'
+    creation heights and the block fields that raw blocks lack."""
+    import json
+    import shutil
+
+    from framework.safe_files import read_text
+    from libraries.files import write_atomic
+    from libraries.graph_etl.eba_v2 import eba_graph
+    from libraries.graph_etl.eba_v2_files import import_command, write_eba_files
+    from plugins.bitcoin_graph.core_json import CoreRpcClient, read_json_blocks
+
+    marker = args.store / EBA_MARKER
+    if args.graph_action == "export-tsv":
+        if not marker.exists():
+            raise DataError(f"{args.store} holds no eba-v2 graph ({EBA_MARKER} missing): build "
+                            f"one with graph build DIR FILES.json --schema eba-v2 (a v1 store "
+                            f"lacks what EBA's model needs, e.g. each spent output's height)")
+        try:
+            files = [str(name) for name in json.loads(read_text(marker, "eba-v2 marker"))["files"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(f"{marker}: not an eba-v2 build marker ({exc}); rebuild the "
+                            f"directory with graph build --schema eba-v2") from None
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            shutil.copyfile(args.store / name, args.out / name)
+        print(f"{args.out}: {len(files)} files\n{import_command()}")
+        return 0
+    if args.store.exists() and any(args.store.iterdir()):
+        raise DataError(f"graph build --schema eba-v2: {args.store} is not empty; eba-v2 builds "
+                        f"are one-shot (no appending yet): give all blocks in one call, into a "
+                        f"new directory")
+    if args.engine != "duckdb":
+        raise DataError("graph build --schema eba-v2 is built in Python from Core JSON; "
+                        "--engine does not apply")
+    if args.rpc:
+        if not args.heights or ":" not in args.heights:
+            raise DataError("graph build --rpc needs --heights FIRST:LAST")
+        first, last = (int(h) for h in args.heights.split(":"))
+        client = CoreRpcClient(args.rpc, user=args.rpc_user, cookie=args.rpc_cookie)
+        blocks, source = list(client.blocks(first, last)), args.rpc
+    else:
+        raw = [p for p in args.files if p.suffix not in (".json", ".jsonl")]
+        if raw or not args.files:
+            raise DataError(f"graph build --schema eba-v2 needs Core JSON blocks (getblock "
+                            f"verbosity 3, .json / .jsonl) or --rpc: EBA's model needs every "
+                            f"spent output's creation height and coinbase flag and block "
+                            f"fields (confirmations, median time, chain work) that raw blocks "
+                            f"do not carry{'; got ' + _names(raw) if raw else ''}")
+        blocks = [b for path in args.files for b in read_json_blocks(path)]
+        source = _names(args.files)
+    graph = eba_graph(blocks, source)
+    written = write_eba_files(graph, args.store)
+    write_atomic(marker, json.dumps({"schema": "eba-v2", "heights": list(graph.heights),
+                                     "files": [p.name for p in written]}, indent=1) + "\n")
+    counts = {stem: len(rows) for stem, rows in sorted(graph.rows.items())}
+    print(f"{args.store}: eba-v2, blocks {graph.heights[0]}-{graph.heights[1]}: {counts}")
     return 0
 
 

@@ -95,3 +95,35 @@ def test_build_heights_follow_the_parent_hash_and_a_missing_first_height_is_name
     assert done.returncode == 0, done.stderr
     assert "'blocks_added': 10" in done.stdout and "(tip 110)" in done.stdout
     assert GraphStore(store).state()["hashes"]["101"] == blocks[100].hash
+
+
+def test_schema_eba_v2_build_and_export_write_ebas_files(tmp_path):
+    responses = DATA_DIR / "eba_golden_71036" / "BitcoinCoreResponses"
+    build = tmp_path / "eba"
+    done = run_cli(["graph", "build", str(build), str(responses / "bl_5c426b56.json"),
+                    "--schema", "eba-v2"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "eba-v2, blocks 71036-71036" in done.stdout
+    export = run_cli(["graph", "export-tsv", str(build), str(tmp_path / "tsv"),
+                      "--schema", "eba-v2"], tmp_path)
+    assert export.returncode == 0, export.stderr
+    assert "--nodes=Tx=header_nodes_Tx.csv.gz,nodes_Tx.csv.gz" in export.stdout
+    names = {p.name for p in (tmp_path / "tsv").iterdir()}
+    assert {"nodes_Tx.csv.gz", "header_nodes_Tx.csv.gz", "edges_Tx_Transfers_Tx.csv.gz",
+            "header_edges_Block_Follows_Block.csv.gz", "Coinbase.csv.gz",
+            "schema.cypher"} <= names and len(names) == 21
+    again = run_cli(["graph", "build", str(build), str(responses / "bl_5c426b56.json"),
+                     "--schema", "eba-v2"], tmp_path)
+    assert again.returncode != 0 and "one-shot" in again.stderr
+    v1 = run_cli(["graph", "export-tsv", str(build), str(tmp_path / "v1")], tmp_path)
+    assert v1.returncode != 0 and "--schema eba-v2" in v1.stderr
+
+
+def test_schema_eba_v2_refuses_raw_blocks_and_unknown_schemas(tmp_path):
+    raw = run_cli(["graph", "build", str(tmp_path / "g"), str(BLOCKS / "block413567.raw"),
+                   "--schema", "eba-v2"], tmp_path)
+    assert raw.returncode != 0 and "needs Core JSON" in raw.stderr
+    assert "block413567.raw" in raw.stderr
+    bad = run_cli(["graph", "build", str(tmp_path / "g"), "x.json", "--schema", "eba-v3"],
+                  tmp_path)
+    assert bad.returncode == 2 and "invalid choice: 'eba-v3'" in bad.stderr
