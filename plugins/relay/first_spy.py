@@ -50,10 +50,10 @@ class AnnouncementEstimator:
     """Shared machinery of the estimators that read the observer's announcements.
 
     Subclasses set ``name`` and implement ``_scores(table, txids)``: the positive probability
-    and the estimator's decision (0/1) per txid. The estimators are label-free and transductive: ``fit`` cuts the
-    observer's view from the injected ``data`` and scores every dataset row once;
-    ``predict_proba(X, rows=...)`` looks the rows up (``X`` is not used: the features the task
-    gives are counts, the estimators need the announcement order and times).
+    and the estimator's decision (0/1) per txid. The estimators are label-free and transductive:
+    ``fit`` cuts the observer's view from the injected ``data`` and scores every dataset row
+    once; ``predict_proba(X, rows=...)`` looks the rows up (``X`` is not used: the task's
+    features are counts, the estimators need the announcement order and times).
     """
 
     name = "announcement_estimator"
