@@ -11,7 +11,8 @@ and turns the libraries' errors into the framework's (:mod:`.library`).
 ``chainsleuth graph verify FILE...`` parses blocks and checks their merkle roots; ``graph
 build`` appends blocks to an incremental store, ``graph stats`` prints counts and degree
 distributions, ``graph export-tsv`` writes neo4j-admin import files, ``graph export-db``
-bulk-loads ladybug, ``graph sample`` writes a Forest Fire sample as TSV. Dataset
+bulk-loads ladybug, ``graph sample`` writes a Forest Fire sample as TSV; ``--schema eba-v2``
+builds and exports EBA's current model instead (:func:`_run_eba`, one-shot from Core JSON). Dataset
 ``bitcoin_graph`` (:mod:`.dataset`): labelled addresses described from the graph. Everything but
 ``verify`` needs the ``graph`` extra (duckdb; ladybug for ``export-db``). Not yet: the ETL is
 below the 3x benchmark target (see benchmarks/).
