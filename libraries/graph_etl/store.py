@@ -140,8 +140,10 @@ class GraphStore:
         return state
 
     def utxos(self) -> pa.Table | None:
+        """The stored UTXO set (:data:`SCHEMAS` ``utxo_set``); a store written before it kept
+        scripts, heights and coinbase flags reads with those columns null."""
         path = self.state_path.with_name("utxo.parquet")
-        return pq.read_table(path) if path.is_file() else None
+        return as_utxo_set(pq.read_table(path)) if path.is_file() else None
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
@@ -156,9 +158,12 @@ class GraphStore:
             yield
 
     def append(self, tables: BlockTables, prevouts: pa.Table | None = None,
-               **graph_options: Any) -> dict[str, int]:
-        """Add the blocks that extend the stored tip. ``prevouts``: outputs the blocks spend
-        that the store has not seen (Core JSON verbosity 3 carries them), used to resolve."""
+               utxo_base: str | None = None, **graph_options: Any) -> dict[str, int]:
+        """Add the blocks that extend the stored tip. ``prevouts``: outputs the store has not
+        seen (Core JSON verbosity 3 carries those the blocks spend; a ``--utxo`` file a whole
+        UTXO set), used to resolve and kept in the UTXO set until spent. ``utxo_base``: the
+        block a snapshot's UTXO set is at, which the first new block must extend (coins of
+        another block would resolve inputs wrongly); refused before anything is written."""
         with self._lock():
             generation = self._generation()
             state = self.state()
@@ -166,6 +171,12 @@ class GraphStore:
             new = _new_blocks(tables.blocks.to_pylist(), state)
             if not new:
                 return {"blocks_added": 0}
+            if utxo_base is not None and new[0]["previous"] != utxo_base:
+                raise GraphDataError(
+                    f"the UTXO snapshot is at block {utxo_base}, but the first new block "
+                    f"{new[0]['hash']} (height {new[0]['height']}) extends {new[0]['previous']}: "
+                    f"a snapshot at height H builds from the block at H+1; refused; the store "
+                    f"is unchanged")
             heights = {b["height"] for b in new}
             tables = _only_heights(tables, heights)
             graph = build_graph(tables, self._prior(prevouts), **graph_options)
@@ -175,7 +186,7 @@ class GraphStore:
                 _write_parquet(table, part / f"{name}.parquet")
             number = int(generation.name[:9]) + 1 if generation is not None else 1
             target = _new_dir(self.root / "generations" / f"{number:09d}")
-            _write_parquet(self._next_utxos(tables), target / "utxo.parquet")
+            _write_parquet(self._next_utxos(tables, prevouts), target / "utxo.parquet")
             state["parts"].append(part.name)
             state["hashes"].update({str(b["height"]): b["hash"] for b in new})
             state["tip_height"], state["tip_hash"] = last, new[-1]["hash"]
@@ -218,19 +229,26 @@ class GraphStore:
             SELECT p.* FROM prevouts p ANTI JOIN stored s ON s.txid = p.txid AND s.vout = p.vout
             QUALIFY row_number() OVER (PARTITION BY txid, vout) = 1""").to_arrow_table()
 
-    def _next_utxos(self, tables: BlockTables) -> pa.Table:
+    def _next_utxos(self, tables: BlockTables, prevouts: pa.Table | None) -> pa.Table:
+        """Stored set + ``prevouts`` it lacks + the blocks' outputs - what the blocks spend."""
         con = duckdb.connect()
+        empty = SCHEMAS["utxo_set"].empty_table()
         prior = self.utxos()
-        con.register("prior", prior if prior is not None else SCHEMAS["utxos"].empty_table())
+        con.register("prior", prior if prior is not None else empty)
+        con.register("extra", as_utxo_set(prevouts) if prevouts is not None else empty)
         con.register("outputs", tables.outputs)
         con.register("inputs", tables.inputs)
         return con.sql("""
             SELECT u.* FROM (
-                SELECT txid, vout::BIGINT AS vout, script_id, value::BIGINT AS value FROM prior
+                SELECT txid, vout::BIGINT AS vout, script_id, value::BIGINT AS value, script,
+                       height::BIGINT AS height, coinbase FROM prior
                 UNION ALL
-                SELECT txid, vout::BIGINT, script_id, value::BIGINT FROM outputs) u
+                SELECT e.* FROM extra e ANTI JOIN prior p ON p.txid = e.txid AND p.vout = e.vout
+                UNION ALL
+                SELECT txid, vout::BIGINT, script_id, value::BIGINT, script, height::BIGINT,
+                       coinbase FROM outputs) u
             ANTI JOIN inputs i ON i.prev_txid = u.txid AND i.prev_vout = u.vout
-            ORDER BY txid, vout""").to_arrow_table()
+            ORDER BY txid, vout""").to_arrow_table().cast(SCHEMAS["utxo_set"])
 
     def read(self) -> BitcoinGraph:
         """The whole stored graph: parts concatenated, Script nodes merged (first height)."""
@@ -252,6 +270,15 @@ class GraphStore:
     def clear(self) -> None:
         with self._lock():
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def as_utxo_set(table: pa.Table) -> pa.Table:
+    """``table`` with the columns of a UTXO set, those it lacks (scripts, heights, coinbase
+    flags of older stores and of bare resolution tables) null, so every UTXO set unions."""
+    schema = SCHEMAS["utxo_set"]
+    return pa.table({field.name: table[field.name] if field.name in table.column_names
+                     else pa.nulls(table.num_rows, field.type) for field in schema}
+                    ).cast(schema)
 
 
 def _new_blocks(blocks: list[dict[str, Any]], state: dict[str, Any]) -> list[dict[str, Any]]:

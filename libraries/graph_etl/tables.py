@@ -9,6 +9,7 @@ instead of the 64-character txid, which only identifies the output an input spen
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -35,10 +36,16 @@ SCHEMAS = {
     # Outputs a block range spends but did not create (btcd UTXO file, Core JSON prevouts).
     "utxos": pa.schema([("txid", pa.string()), ("vout", pa.int64()), ("script_id", pa.string()),
                         ("value", pa.int64())]),
+    # The same with what a UTXO snapshot needs to write them back (the script, not only its
+    # address; the creating height and coinbase flag, null when the source lacks them): the
+    # store's UTXO set and what --utxo files load.
+    "utxo_set": pa.schema([("txid", pa.string()), ("vout", pa.int64()), ("script_id", pa.string()),
+                           ("value", pa.int64()), ("script", pa.binary()), ("height", pa.int64()),
+                           ("coinbase", pa.bool_())]),
     "outputs": pa.schema([("tx", pa.int64()), ("txid", pa.string()), ("height", pa.int64()),
                           ("vout", pa.int64()),
                           ("script_id", pa.string()), ("script_type", pa.string()),
-                          ("value", pa.int64()), ("coinbase", pa.bool_())]),
+                          ("value", pa.int64()), ("coinbase", pa.bool_()), ("script", pa.binary())]),
 }
 
 
@@ -63,6 +70,17 @@ def hex_strings(rows: np.ndarray, reverse: bool = False) -> pa.Array:
     chars[:, 1::2] = _HEX[rows & 15]
     offsets = np.arange(0, 2 * width * (n + 1), 2 * width, dtype=np.int32)
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
+
+
+def _slices(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
+    """``data[starts[i]:ends[i]]`` for every i as one Arrow binary column, gathered in a single
+    numpy pass (a block has thousands of output scripts)."""
+    lengths = (ends - starts).astype(np.int64)
+    offsets = np.zeros(len(lengths) + 1, np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    index = np.arange(offsets[-1]) + np.repeat(starts.astype(np.int64) - offsets[:-1], lengths)
+    return pa.BinaryArray.from_buffers(pa.binary(), len(lengths), [None, pa.py_buffer(offsets),
+                                                                  pa.py_buffer(data[index])])
 
 
 def _block_tables(block: Block, height: int,
@@ -93,10 +111,12 @@ def _block_tables(block: Block, height: int,
                        "prev_vout": spends[:, 1]}, schema=SCHEMAS["inputs"])
     output_tx = np.repeat(positions, n_out)
     script_id, script_type = script_ids(data, layout.outputs[:, 1], layout.outputs[:, 2])
+    scripts = _slices(data, layout.outputs[:, 1], layout.outputs[:, 2])
     outputs = pa.table({"tx": first_tx + output_tx, "txid": txids.take(output_tx), "height": np.full(n_out_rows, height),
                         "vout": np.arange(n_out_rows) - first_out[output_tx],
                         "script_id": script_id, "script_type": script_type,
-                        "value": layout.outputs[:, 0], "coinbase": output_tx == 0},
+                        "value": layout.outputs[:, 0], "coinbase": output_tx == 0,
+                        "script": scripts},
                        schema=SCHEMAS["outputs"])
     return blocks, transactions, inputs, outputs
 
@@ -126,17 +146,73 @@ def to_tables(blocks: Iterable[Block], first_height: int | None = None) -> Block
 
 
 def utxo_table(entries: dict[tuple[str, int], tuple[int, bytes, int, bool]]) -> pa.Table:
-    """The UTXO table :func:`.graph.build_graph` resolves against, from btcd UTXO entries
-    (:func:`libraries.bitcoin_wire.btcd.parse_btcd_utxos`)."""
-    script_id, _ = script_ids_of([v[1] for v in entries.values()])
+    """The UTXO table :func:`.graph.build_graph` resolves against and the store keeps, from
+    btcd UTXO entries or snapshot coins (:func:`libraries.bitcoin_wire.btcd.parse_btcd_utxos`,
+    :func:`libraries.bitcoin_wire.utxo_snapshot.parse_snapshot`)."""
+    scripts = [v[1] for v in entries.values()]
+    script_id, _ = script_ids_of(scripts)
     return pa.table({"txid": [k[0] for k in entries], "vout": [k[1] for k in entries],
-                     "script_id": script_id, "value": [v[0] for v in entries.values()]},
-                    schema=SCHEMAS["utxos"])
+                     "script_id": script_id, "value": [v[0] for v in entries.values()],
+                     "script": scripts, "height": [v[2] for v in entries.values()],
+                     "coinbase": [v[3] for v in entries.values()]}, schema=SCHEMAS["utxo_set"])
+
+
+_TXID = re.compile(r"[0-9a-f]{64}")
+
+
+def utxo_set_from_table(table: pa.Table, source: str) -> pa.Table:
+    """A user's UTXO table (Parquet or CSV: txid as Core prints it, vout, value in satoshi,
+    script as bytes or hex; optional height and coinbase) checked and completed with each
+    script's address. Every refusal names the source and the first offending row, because a
+    bad row would otherwise resolve an input to the wrong value or script."""
+    missing = [c for c in ("txid", "vout", "value", "script") if c not in table.column_names]
+    if missing:
+        raise GraphDataError(f"{source}: UTXO table lacks column(s) {', '.join(missing)}; "
+                             f"expected txid, vout, value (satoshi), script (hex or bytes) and "
+                             f"optionally height, coinbase; has {', '.join(table.column_names)}")
+    columns = {name: table[name].to_pylist() for name in
+               ("txid", "vout", "value", "script", "height", "coinbase")
+               if name in table.column_names}
+    n = table.num_rows
+    columns.setdefault("height", [None] * n)
+    columns.setdefault("coinbase", [None] * n)
+    seen: set[tuple[str, int]] = set()
+    for row in range(n):
+        txid, vout, value, script = (columns[c][row] for c in ("txid", "vout", "value", "script"))
+        where = f"{source}, row {row + 1}"
+        if isinstance(txid, str):
+            txid = txid.lower()
+        if not (isinstance(txid, str) and _TXID.fullmatch(txid)):
+            raise GraphDataError(f"{where}: txid {txid!r} is not 64 hex digits")
+        if not (isinstance(vout, int) and 0 <= vout < 2**32):
+            raise GraphDataError(f"{where}: vout {vout!r} is not a 32-bit output index")
+        if not (isinstance(value, int) and 0 <= value <= 21_000_000 * 10**8):
+            raise GraphDataError(f"{where}: value {value!r} is not an amount in satoshi "
+                                 f"(0 to 21 million BTC)")
+        if isinstance(script, str):
+            try:
+                script = bytes.fromhex(script)
+            except ValueError:
+                raise GraphDataError(f"{where}: script {script[:40]!r} is not hex") from None
+        if not isinstance(script, bytes):
+            raise GraphDataError(f"{where}: script {script!r} is neither hex nor bytes")
+        if (txid, vout) in seen:
+            raise GraphDataError(f"{where}: outpoint {txid}:{vout} appears a second time; "
+                                 f"expected each outpoint once")
+        seen.add((txid, vout))
+        columns["txid"][row], columns["script"][row] = txid, script
+    try:
+        return pa.table({**columns, "script_id": script_ids_of(columns["script"])[0]}
+                        ).select(SCHEMAS["utxo_set"].names).cast(SCHEMAS["utxo_set"])
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise GraphDataError(f"{source}: height / coinbase columns are not integers / booleans "
+                             f"({exc})") from None
 
 
 def prevout_utxos(blocks: Iterable[dict[str, Any]], source: str = "JSON blocks") -> pa.Table:
     """The outputs that Core JSON verbosity-3 inputs spend (``prevout``), as a UTXO table."""
-    columns: dict[str, list] = {"txid": [], "vout": [], "script": [], "value": []}
+    columns: dict[str, list] = {"txid": [], "vout": [], "script": [], "value": [], "height": [],
+                                "coinbase": []}
     for block in blocks:
         for tx in block["tx"]:
             for txin in tx.get("vin", []):
@@ -146,6 +222,8 @@ def prevout_utxos(blocks: Iterable[dict[str, Any]], source: str = "JSON blocks")
                 try:
                     script = bytes.fromhex(prevout["scriptPubKey"]["hex"])
                     value = int(Decimal(str(prevout["value"])) * 100_000_000)
+                    height = prevout.get("height")
+                    height = None if height is None else int(height)
                     columns["txid"].append(str(txin["txid"]))
                     columns["vout"].append(int(txin["vout"]))
                 except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
@@ -156,8 +234,11 @@ def prevout_utxos(blocks: Iterable[dict[str, Any]], source: str = "JSON blocks")
                                          f"verbosity 3") from None
                 columns["script"].append(script)
                 columns["value"].append(value)
-    columns["script_id"] = script_ids_of(columns.pop("script"))[0]
-    return pa.table(columns, schema=SCHEMAS["utxos"])
+                columns["height"].append(height)
+                generated = prevout.get("generated")
+                columns["coinbase"].append(None if generated is None else bool(generated))
+    columns["script_id"] = script_ids_of(columns["script"])[0]
+    return pa.table(columns).select(SCHEMAS["utxo_set"].names).cast(SCHEMAS["utxo_set"])
 
 
 def tables_from_json(blocks: list[dict[str, Any]], source: str) -> tuple[BlockTables, pa.Table]:
