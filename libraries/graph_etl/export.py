@@ -1,4 +1,5 @@
-"""Exports of a stored graph: TSV files for ``neo4j-admin database import full``, and stats.
+"""Exports of a stored graph: TSV files for ``neo4j-admin database import full``, stats, and
+the UTXO set as Bitcoin Core's snapshot (:func:`utxo_snapshot`).
 
 TSV layout (as the published graph's tooling uses): one header file and one header-less data
 file per node and edge type, tab-delimited, ids typed per label (``:ID(Script)``,
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from libraries.files import atomic_output, write_atomic
+from libraries.graph_etl.errors import GraphDataError
 from libraries.graph_etl.graph import BitcoinGraph
 
 NODE_HEADERS = {
@@ -90,3 +92,30 @@ def degree_plot(distributions: dict[str, dict[int, int]]) -> bytes:
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
     return buffer.getvalue()
+
+
+def utxo_snapshot(utxos: pa.Table, base_hash: str) -> bytes:
+    """The store's UTXO set as Bitcoin Core's ``dumptxoutset`` file at block ``base_hash``
+    (mainnet), so Core (``loadtxoutset``) or another build can start where this store ends.
+
+    Core's UTXO set never holds unspendable outputs (OP_RETURN, scripts over 10,000 bytes), so
+    they are left out here too. Every other output needs its script, height and coinbase flag;
+    outputs that lack them (a store written before the UTXO set kept them, a UTXO table without
+    heights) are a :class:`GraphDataError` naming the first, not a snapshot with made-up data."""
+    from libraries.bitcoin_wire.compression import MAX_SCRIPT_SIZE
+    from libraries.bitcoin_wire.utxo_snapshot import write_snapshot
+
+    coins = []
+    for row in utxos.to_pylist():
+        script = row["script"]
+        if script is not None and (script[:1] == b"\x6a" or len(script) > MAX_SCRIPT_SIZE):
+            continue
+        if script is None or row["height"] is None or row["coinbase"] is None:
+            raise GraphDataError(f"unspent output {row['txid']}:{row['vout']} has no "
+                                 f"{'script' if script is None else 'creation height / coinbase flag'}"
+                                 f" in the store (written before the UTXO set kept them, or "
+                                 f"loaded from a source without them); a Core snapshot needs "
+                                 f"both: rebuild the store from a source that has them")
+        coins.append((row["txid"], row["vout"],
+                       (row["value"], script, row["height"], row["coinbase"])))
+    return write_snapshot(coins, base_hash)

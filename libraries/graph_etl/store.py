@@ -243,7 +243,9 @@ class GraphStore:
                 SELECT txid, vout::BIGINT AS vout, script_id, value::BIGINT AS value, script,
                        height::BIGINT AS height, coinbase FROM prior
                 UNION ALL
-                SELECT e.* FROM extra e ANTI JOIN prior p ON p.txid = e.txid AND p.vout = e.vout
+                (SELECT e.* FROM extra e ANTI JOIN prior p ON p.txid = e.txid AND p.vout = e.vout
+                 ANTI JOIN outputs o ON o.txid = e.txid AND o.vout = e.vout
+                 QUALIFY row_number() OVER (PARTITION BY e.txid, e.vout) = 1)
                 UNION ALL
                 SELECT txid, vout::BIGINT, script_id, value::BIGINT, script, height::BIGINT,
                        coinbase FROM outputs) u

@@ -11,7 +11,9 @@ and turns the libraries' errors into the framework's (:mod:`.library`).
 ``chainsleuth graph verify FILE...`` parses blocks and checks their merkle roots; ``graph
 build`` appends blocks to an incremental store, ``graph stats`` prints counts and degree
 distributions, ``graph export-tsv`` writes neo4j-admin import files, ``graph export-db``
-bulk-loads ladybug, ``graph sample`` writes a Forest Fire sample as TSV; ``--schema eba-v2``
+bulk-loads ladybug, ``graph sample`` writes a Forest Fire sample as TSV, ``graph export-utxo``
+writes the store's UTXO set as Bitcoin Core's snapshot; ``graph build --utxo FILE`` starts
+from spent outputs (a Core snapshot, btcd records or a Parquet / CSV table); ``--schema eba-v2``
 builds and exports EBA's current model instead (:func:`_run_eba`, one-shot from Core JSON). Dataset
 ``bitcoin_graph`` (:mod:`.dataset`): labelled addresses described from the graph. Everything but
 ``verify`` needs the ``graph`` extra (duckdb; ladybug for ``export-db``). Not yet: the ETL is
@@ -66,6 +68,11 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                        help="SQL engine for the ETL stages (spark: pyspark, local[*] or a cluster)")
     build.add_argument("--spark-master", default="local[*]", help="Spark master URL")
     build.add_argument("--schema", choices=SCHEMAS, default="v1", help=_SCHEMA_HELP)
+    build.add_argument("--utxo", type=Path, default=None, metavar="FILE",
+                       help="outputs the blocks spend that the store lacks (a snapshot at height "
+                            "H builds from H+1): Core's dumptxoutset file, a Parquet / CSV table "
+                            "(txid, vout, value, script[, height, coinbase]) or btcd "
+                            "utxostore records (.utxostore); .bz2 allowed")
     stats = actions.add_parser("stats", help="counts per node/edge type, degree distributions")
     stats.add_argument("store", type=Path)
     stats.add_argument("--plot", type=Path, default=None, help="degree distribution PNG")
@@ -76,6 +83,10 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     db = actions.add_parser("export-db", help="bulk-load the graph into a ladybug database")
     db.add_argument("store", type=Path)
     db.add_argument("database", type=Path, help="new database path")
+    utxo = actions.add_parser("export-utxo", help="the store's UTXO set as a Core snapshot "
+                                                  "(dumptxoutset format, at the store's tip)")
+    utxo.add_argument("store", type=Path)
+    utxo.add_argument("out", type=Path, help="snapshot file to write")
     sample = actions.add_parser("sample", help="Forest Fire sample of the graph, as TSV")
     sample.add_argument("store", type=Path)
     sample.add_argument("out", type=Path)
@@ -115,8 +126,11 @@ def _run_etl(args: argparse.Namespace) -> int:
             from libraries.graph_etl.spark_engine import SparkEngine
 
             engine = SparkEngine(args.spark_master)
+        base = None
+        if args.utxo is not None:
+            prevouts, base = _with_utxo_file(args.utxo, prevouts)
         try:
-            added = store.append(tables, prevouts, engine=engine,
+            added = store.append(tables, prevouts, utxo_base=base, engine=engine,
                                  max_inputs=args.max_inputs, max_outputs=args.max_outputs)
         except HeightMismatch as exc:
             if not counted:
@@ -130,6 +144,8 @@ def _run_etl(args: argparse.Namespace) -> int:
                 engine.close()
         print(f"{args.store}: {added} (tip {store.state()['tip_height']})")
         return 0
+    if args.graph_action == "export-utxo":
+        return _export_utxo(store, args.out)
     graph = store.read()
     if args.graph_action == "stats":
         for name, count in graph.counts().items():
@@ -193,6 +209,9 @@ def _run_eba(args: argparse.Namespace) -> int:
         raise DataError(f"graph build --schema eba-v2: {args.store} is not empty; eba-v2 builds "
                         f"are one-shot (no appending yet): give all blocks in one call, into a "
                         f"new directory")
+    if args.utxo is not None:
+        raise DataError("graph build --schema eba-v2 reads each spent output from Core JSON "
+                        "(verbosity 3); --utxo applies to v1 only")
     if args.engine != "duckdb":
         raise DataError("graph build --schema eba-v2 is built in Python from Core JSON; "
                         "--engine does not apply")
@@ -218,6 +237,42 @@ def _run_eba(args: argparse.Namespace) -> int:
                                      "files": [p.name for p in written]}, indent=1) + "\n")
     counts = {stem: len(rows) for stem, rows in sorted(graph.rows.items())}
     print(f"{args.store}: eba-v2, blocks {graph.heights[0]}-{graph.heights[1]}: {counts}")
+    return 0
+
+
+def _with_utxo_file(path: Path, prevouts: Any) -> tuple[Any, str | None]:
+    """The ``--utxo`` file's outputs (after any Core JSON prevouts) and the block a snapshot
+    is at. Read in full before the store is touched, so a bad file leaves it unchanged."""
+    import pyarrow as pa
+
+    from plugins.bitcoin_graph.readers import read_utxo_file
+
+    table, base, kind = read_utxo_file(path)
+    print(f"{path}: {kind}, {table.num_rows} unspent outputs"
+          f"{f' at block {base}' if base else ''}")
+    if prevouts is None:
+        return table, base
+    return pa.concat_tables([prevouts.select(table.column_names).cast(table.schema), table]), base
+
+
+def _export_utxo(store: GraphStore, out: Path) -> int:
+    """``graph export-utxo``: Core's snapshot of the store's UTXO set, written atomically."""
+    import os
+
+    from libraries.files import atomic_output
+    from libraries.graph_etl.export import utxo_snapshot
+
+    state, utxos = store.state(), store.utxos()
+    if state["tip_hash"] is None or utxos is None:
+        raise DataError(f"{store.root}: no blocks stored yet, so no UTXO set to export")
+    data = utxo_snapshot(utxos, state["tip_hash"])
+    with atomic_output(out) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    coins = int.from_bytes(data[43:51], "little")
+    print(f"{out}: Core UTXO snapshot at block {state['tip_hash']} (height "
+          f"{state['tip_height']}), {coins} coins, {len(data)} bytes")
     return 0
 
 

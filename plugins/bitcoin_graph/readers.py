@@ -1,6 +1,7 @@
 """Where blocks come from: Bitcoin Core's ``blk*.dat`` files (XOR-obfuscated since Core 28),
-files of magic + length framed blocks (optionally bz2-compressed), single raw blocks, and btcd's
-serialised UTXO entries (to resolve the inputs of a block without its history).
+files of magic + length framed blocks (optionally bz2-compressed), single raw blocks, and the
+outputs a build starts from (``--utxo``): btcd's serialised UTXO entries, Bitcoin Core's
+``dumptxoutset`` snapshots and Parquet / CSV UTXO tables (:func:`read_utxo_file`).
 
 The files are read here, through the framework's safe reader (regular files only, errors naming
 the file); their bytes are interpreted by :mod:`libraries.bitcoin_wire`, whose
@@ -12,6 +13,7 @@ from __future__ import annotations
 import bz2
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from framework.errors import DataError
 from framework.safe_files import read_bytes
@@ -50,3 +52,49 @@ def read_btcd_utxos(path: Path) -> dict[tuple[str, int], tuple[int, bytes, int, 
     data = _read(Path(path), "btcd UTXO file")
     with framework_errors():
         return parse_btcd_utxos(data, str(path))
+
+
+UTXO_FORMATS = ("a Bitcoin Core dumptxoutset snapshot (starts with 'utxo\\xff'), a Parquet "
+                "(.parquet) or CSV (.csv) table with columns txid, vout, value (satoshi), script "
+                "(hex) and optionally height, coinbase, or btcd utxostore records "
+                "(.utxostore); each optionally .bz2")
+
+
+def read_utxo_file(path: Path) -> tuple[Any, str | None, str]:
+    """(UTXO set table, the block a snapshot is at or None, format name) of a ``--utxo`` file.
+
+    Core's snapshot is recognised by its magic bytes and Parquet by its own ('PAR1'); CSV and
+    btcd records carry no magic, so their suffix decides (btcd records are bare binary, which
+    no content sniffing could tell from noise). Anything else is refused naming what is
+    accepted. Every error is a :class:`DataError` naming the file (and the byte or row)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from libraries.bitcoin_wire.utxo_snapshot import MAGIC, parse_snapshot
+    from libraries.graph_etl.tables import utxo_set_from_table, utxo_table
+
+    path = Path(path)
+    data = _read(path, "UTXO file")
+    suffix = Path(str(path).removesuffix(".bz2")).suffix.lower()
+    with framework_errors():
+        if data.startswith(MAGIC):
+            header, coins = parse_snapshot(data, str(path))
+            return utxo_table(coins), header.base_hash, "Core snapshot"
+        if data.startswith(b"PAR1") or suffix == ".parquet":
+            try:
+                table = pq.read_table(pa.BufferReader(data))
+            except (pa.ArrowException, OSError) as exc:
+                raise DataError(f"{path}: not a readable Parquet file ({exc}); expected a "
+                                f"UTXO table") from None
+            return utxo_set_from_table(table, str(path)), None, "Parquet table"
+        if suffix == ".csv":
+            try:
+                table = pacsv.read_csv(pa.BufferReader(data), convert_options=pacsv.ConvertOptions(
+                    column_types={"txid": pa.string(), "script": pa.string()}))
+            except (pa.ArrowException, OSError) as exc:
+                raise DataError(f"{path}: not a readable CSV UTXO table ({exc})") from None
+            return utxo_set_from_table(table, str(path)), None, "CSV table"
+        if suffix == ".utxostore":
+            return utxo_table(parse_btcd_utxos(data, str(path))), None, "btcd utxostore"
+    raise DataError(f"{path}: unknown UTXO file format; expected {UTXO_FORMATS}")
