@@ -111,9 +111,9 @@ def utxo_snapshot(utxos: pa.Table, base_hash: str) -> bytes:
         if script is not None and (script[:1] == b"\x6a" or len(script) > MAX_SCRIPT_SIZE):
             continue
         if script is None or row["height"] is None or row["coinbase"] is None:
+            lacking = "script" if script is None else "creation height / coinbase flag"
             raise GraphDataError(f"unspent output {row['txid']}:{row['vout']} has no "
-                                 f"{'script' if script is None else 'creation height / coinbase flag'}"
-                                 f" in the store (written before the UTXO set kept them, or "
+                                 f"{lacking} in the store (written before the UTXO set kept them, or "
                                  f"loaded from a source without them); a Core snapshot needs "
                                  f"both: rebuild the store from a source that has them")
         coins.append((row["txid"], row["vout"],

@@ -45,7 +45,8 @@ SCHEMAS = {
     "outputs": pa.schema([("tx", pa.int64()), ("txid", pa.string()), ("height", pa.int64()),
                           ("vout", pa.int64()),
                           ("script_id", pa.string()), ("script_type", pa.string()),
-                          ("value", pa.int64()), ("coinbase", pa.bool_()), ("script", pa.binary())]),
+                          ("value", pa.int64()), ("coinbase", pa.bool_()),
+                          ("script", pa.binary())]),
 }
 
 

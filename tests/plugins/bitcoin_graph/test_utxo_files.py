@@ -53,8 +53,8 @@ def as_table_files(tmp_path):
 def test_every_utxo_format_builds_277647_as_the_btcd_records_do(tmp_path, block_277647,
                                                                  expected_277647):
     snapshot = tmp_path / "prevouts.utxo"
-    snapshot_of_spent = utxo_snapshot(read_utxo_file(UTXOSTORE)[0], block_277647.blocks["previous"][0].as_py())
-    snapshot.write_bytes(snapshot_of_spent)
+    parent = block_277647.blocks["previous"][0].as_py()
+    snapshot.write_bytes(utxo_snapshot(read_utxo_file(UTXOSTORE)[0], parent))
     for i, path in enumerate([UTXOSTORE, snapshot, *as_table_files(tmp_path)]):
         table, base, kind = read_utxo_file(path)
         store = GraphStore(tmp_path / f"store{i}")
