@@ -7,7 +7,9 @@
 * :mod:`.addresses`: output script -> address (or stable script id), a column at a time.
 * :mod:`.serialize`: legacy transactions, headers and P2PKH addresses written out.
 * :mod:`.core_json`: Core's ``getblock`` JSON back into the consensus parser.
-* :mod:`.block_files`: ``blk*.dat`` framing and XOR obfuscation; :mod:`.btcd`: btcd UTXO entries.
+* :mod:`.block_files`: ``blk*.dat`` framing and XOR obfuscation; :mod:`.btcd`: btcd UTXO entries;
+  :mod:`.utxo_snapshot`: Core's ``dumptxoutset`` snapshots; :mod:`.compression`: the VARINT,
+  amount and script compression both share.
 * :mod:`.p2p`: v1 P2P message framing, inventory entries and ``tx`` payloads.
 
 Everything reports bad bytes with :class:`MalformedData` (a :class:`ValueError`); the library

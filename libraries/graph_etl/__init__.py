@@ -1,7 +1,7 @@
 """The Bitcoin graph ETL: parsed blocks -> columnar tables -> the temporal heterogeneous graph.
 
 * :mod:`.tables`: blocks (from :mod:`libraries.bitcoin_wire`) as Arrow tables; UTXO tables from
-  btcd entries or Core JSON prevouts.
+  btcd entries, Core snapshots, Parquet / CSV tables or Core JSON prevouts.
 * :mod:`.graph`: the EBA v1 graph built by SQL stages (DuckDB by default; the same SQL runs on
   Spark, :mod:`.spark_engine`).
 * :mod:`.eba_v2` / :mod:`.eba_v2_files`: EBA's current (transaction-centred) model from Core
