@@ -175,10 +175,7 @@ def markdown(report: dict[str, Any], figures: list[str]) -> str:
 def distribution_png(data: AccountData, feature: str, target: str, score: float) -> bytes:
     """Per-group histogram (on a signed-log axis) of one feature: where the classes or sources
     separate, a person sees it at once."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend stays as it was
 
     column = data.X[:, data.feature_names.index(feature)]
     if target == "source":
@@ -189,7 +186,8 @@ def distribution_png(data: AccountData, feature: str, target: str, score: float)
     finite = values[keep & ~np.isnan(values)]
     bins = np.linspace(finite.min(), finite.max(), 41) if len(finite) and np.ptp(finite) > 0 \
         else 10
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig = Figure(figsize=(7, 3.5))
+    ax = fig.subplots()
     for i, name in enumerate(names):
         rows = keep & (groups == i) & ~np.isnan(values)
         if rows.any():
@@ -203,7 +201,6 @@ def distribution_png(data: AccountData, feature: str, target: str, score: float)
     fig.set_layout_engine("constrained")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
     return buffer.getvalue()
 
 

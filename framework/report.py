@@ -606,17 +606,15 @@ def figures(board: Leaderboard, spec: StudySpec, table: pd.DataFrame,
             title: str) -> dict[str, bytes]:
     """The per-method box plot, and ours-vs-paper bars unless every number is synthetic; each
     figure's title is the report's, so a figure shared alone still says what data it shows."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     out: dict[str, bytes] = {}
     metric = spec.metric[0]
     ok = board.runs[(board.runs["status"] == "ok") & board.runs[metric].notna()]
     methods = sorted(ok["method"].unique())
     width = max(6, 0.9 * len(methods) + 2)
-    fig, ax = plt.subplots(figsize=(width, 4))
+    fig = Figure(figsize=(width, 4))
+    ax = fig.subplots()
     if methods:
         ax.boxplot([ok.loc[ok["method"] == m, metric].to_numpy() * 100 for m in methods],
                    tick_labels=methods)
@@ -624,12 +622,13 @@ def figures(board: Leaderboard, spec: StudySpec, table: pd.DataFrame,
     ax.set_title(_figure_title(f"{title}: every setting and seed", width))
     ax.tick_params(axis="x", rotation=30)
     fig.set_layout_engine("constrained")
-    out["boxplot.png"] = _png(fig, plt)
+    out["boxplot.png"] = _png(fig)
     if all_synthetic(table):
         return out
     paired = table[table["origin"] != SYNTHETIC].dropna(subset=["paper"])
     width = max(6, 0.5 * len(paired) + 2)
-    fig, ax = plt.subplots(figsize=(width, 4))
+    fig = Figure(figsize=(width, 4))
+    ax = fig.subplots()
     if len(paired):
         x = np.arange(len(paired))
         ax.bar(x - 0.2, paired["ours_mean"], 0.4, yerr=paired["ours_std"].fillna(0), label="ours")
@@ -643,14 +642,15 @@ def figures(board: Leaderboard, spec: StudySpec, table: pd.DataFrame,
     scope = "real data only" if spec.paper_comparable else "not comparable: orientation only"
     ax.set_title(_figure_title(f"{title}: ours vs paper ({scope})", width))
     fig.set_layout_engine("constrained")
-    out["ours_vs_paper.png"] = _png(fig, plt)
+    out["ours_vs_paper.png"] = _png(fig)
     return out
 
 
-def _png(fig: Any, plt: Any) -> bytes:
+def _png(fig: Any) -> bytes:
+    """A PNG of ``fig``: a plain Figure renders through its own Agg canvas, so neither pyplot's
+    global figure list nor the process's backend (a user's notebook) is touched."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
     return buffer.getvalue()
 
 

@@ -256,13 +256,12 @@ def friedman_nemenyi(runs: pd.DataFrame, metric: str) -> dict[str, Any] | None:
 
 
 def critical_difference_png(result: dict[str, Any], title: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import scikit_posthocs as sp
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(result["ranks"]) + 1.6))
+    # A plain Figure (no pyplot, no backend switch): the caller's backend stays as it was.
+    fig = Figure(figsize=(8, 0.35 * len(result["ranks"]) + 1.6))
+    ax = fig.subplots()
     sp.critical_difference_diagram(result["ranks"], result["nemenyi"], ax=ax)
     ax.set_title(f"{title}\nmean rank over {result['blocks']} settings (mean over seeds); "
                  f"Friedman p = {result['p_friedman']:.2g}; bars join methods Nemenyi cannot "
@@ -270,5 +269,4 @@ def critical_difference_png(result: dict[str, Any], title: str) -> bytes:
     fig.set_layout_engine("constrained")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
     return buffer.getvalue()

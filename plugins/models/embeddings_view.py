@@ -39,12 +39,10 @@ def _tsne(points: np.ndarray, seed: int) -> np.ndarray:
 
 def draw(before: np.ndarray, after: np.ndarray, labels: np.ndarray, names: list[str],
          title: str) -> bytes:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend stays as it was
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
+    fig = Figure(figsize=(12, 5.5))
+    axes = fig.subplots(1, 2)
     for ax, points, caption in ((axes[0], before, "before pre-training"),
                                 (axes[1], after, "after pre-training")):
         for index, name in enumerate(names):
@@ -57,7 +55,6 @@ def draw(before: np.ndarray, after: np.ndarray, labels: np.ndarray, names: list[
     fig.suptitle(title)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return buffer.getvalue()
 
 

@@ -74,6 +74,30 @@ def test_friedman_and_nemenyi_rank_methods_over_blocks():
     assert result["dropped_methods"] == ["e"]  # in one setting of eight: left out, and said
 
 
+def test_drawing_a_figure_leaves_the_callers_matplotlib_backend_alone():
+    """A report drawn in a notebook must not switch the notebook's backend to Agg."""
+    import matplotlib
+
+    from types import SimpleNamespace
+
+    from framework.audit import distribution_png
+    from framework.statistics import critical_difference_png
+
+    runs = pd.concat([_runs({"a": 0.9, "b": 0.85, "c": 0.5}, seed=k).assign(setting=str(k))
+                      for k in range(4)])
+    data = SimpleNamespace(X=np.arange(20.0).reshape(10, 2), y=np.array([0, 1] * 5),
+                           feature_names=["f", "g"], class_names=["benign", "malicious"])
+    previous = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        for png in (critical_difference_png(friedman_nemenyi(runs, "f1"), "t"),
+                    distribution_png(data, "f", "label", 0.5)):
+            assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(previous)
+
+
 def test_max_t_keeps_the_family_wise_error_near_alpha_when_all_methods_are_equal():
     """Holm against a best chosen from the same runs calls some equal method "below" about
     12 % of the time with 9 methods and 10 seeds; the max-T gate brings it back to ~5 %."""
