@@ -7,17 +7,26 @@
 * a block's parent hash fixes its height: a block given another height than one above its
   parent's (a wrong first height for blocks before BIP 34, which do not state theirs) is
   **refused** naming both heights and hashes, as is a block whose parent is not in the store
-  (a gap or another chain) and one that forks below the tip (a re-org; rolling back is left to
-  a rebuild from the fork point, as this store keeps no undo data). A refused append leaves
-  the store unchanged;
+  (a gap or another chain). A refused append leaves the store unchanged;
 * inputs resolve against the stored UTXO set (Parquet, joined in DuckDB), which is then
-  updated: spent outputs removed, new outputs added.
+  updated: spent outputs removed, new outputs added, and the spent ones kept as undo data
+  (with the spending block's height) for the last ``undo_depth`` blocks (default 100), as
+  Bitcoin Core keeps ``rev*.dat``;
+* a block that forks below the tip (a re-org: its parent is stored at height h < tip) rolls
+  the store back to h and applies the branch given, in one generation: the parts lose exactly
+  the rows of the orphaned blocks (every node and edge row carries its block's height; a part
+  spanning h is rewritten as a new part), and the UTXO set loses their outputs and gets back
+  the outputs they spent, from the undo data. The branch given replaces the blocks above h
+  whether or not it is longer (the caller chooses the chain, not the most work); the append
+  returns the orphaned blocks. A re-org deeper than the undo data kept, or on a store written
+  before undo data existed, is refused naming the blocks, the store unchanged.
 
 Layout::
 
     LOCK                          held (flock) by the one writer; readers never take it
     CURRENT                       names the live generation, e.g. ``000000003-9f2c01ab``
-    generations/<name>/           state.json (tip, hashes, parts) and utxo.parquet
+    generations/<name>/           state.json (tip, hashes, parts, undo_from), utxo.parquet and
+                                  undo.parquet (the outputs spent by blocks undo_from..tip)
     parts/<first>-<last>-<hex>/   <Type>.parquet, the graph of one append
 
 Nothing in a generation or a part changes once written. An append writes and fsyncs its part
@@ -56,6 +65,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from libraries.graph_etl.errors import GraphDataError, HeightMismatch
@@ -64,6 +74,12 @@ from libraries.graph_etl.graph import EDGE_TYPES, NODE_TYPES, BitcoinGraph, buil
 from libraries.graph_etl.tables import SCHEMAS, BlockTables
 
 UTXO_COLUMNS = ("txid", "vout", "script_id", "value")
+DEFAULT_UNDO_DEPTH = 100
+# What a re-org restores: an output a kept block spent, and that block's height.
+UNDO_SCHEMA = SCHEMAS["utxo_set"].append(pa.field("spent_height", pa.int64()))
+# The column that holds each table's block height (Coinbase, the one node, has none).
+HEIGHT_COLUMNS: dict[str, str | None] = {"Coinbase": None, "Script": "first_height",
+                                         "Block": "id"}
 PART_NAME = re.compile(r"[0-9]{9}-[0-9]{9}(-[0-9a-f]+)?")
 GENERATION_NAME = re.compile(r"[0-9]{9}-[0-9a-f]+")
 
@@ -98,7 +114,15 @@ def _new_dir(prefix: Path) -> Path:
 
 
 class GraphStore:
-    def __init__(self, root: Path) -> None:
+    """The store at ``root``. ``undo_depth``: how many blocks below the tip each append keeps
+    undo data for (the outputs they spent), hence how deep a re-org the store can follow;
+    Bitcoin Core keeps every block's, but re-orgs beyond a few blocks do not happen on
+    mainnet, and the data is rewritten with each generation."""
+
+    def __init__(self, root: Path, undo_depth: int = DEFAULT_UNDO_DEPTH) -> None:
+        if undo_depth < 0:
+            raise GraphDataError(f"undo_depth {undo_depth} is negative; expected blocks >= 0")
+        self.undo_depth = undo_depth
         self.root = Path(root)
         self.lock_path = self.root / "LOCK"
         self.current_path = self.root / "CURRENT"
@@ -130,7 +154,8 @@ class GraphStore:
             raise GraphDataError(f"{path}: not a readable graph state ({exc})") from exc
         if not (isinstance(state, dict) and isinstance(state.get("hashes"), dict)
                 and isinstance(state.get("parts"), list)
-                and isinstance(state.get("tip_height"), (int, type(None)))):
+                and isinstance(state.get("tip_height"), (int, type(None)))
+                and isinstance(state.get("undo_from", 0), int)):
             raise GraphDataError(f"{path}: expected an object with tip_height, tip_hash, hashes "
                                  f"and a list of parts")
         for part in state["parts"]:
@@ -138,6 +163,13 @@ class GraphStore:
                 raise GraphDataError(f"{path}: part name {part!r} is not "
                                      f"NNNNNNNNN-NNNNNNNNN[-<hex>]; refused")
         return state
+
+    def undo(self, generation: Path | None = None) -> pa.Table:
+        """The outputs the kept blocks spent (:data:`UNDO_SCHEMA`: a UTXO row and the height
+        of the block that spent it), what a re-org restores; empty for a store written before
+        undo data was kept."""
+        path = (generation or self._generation() or self.root) / "undo.parquet"
+        return pq.read_table(path).cast(UNDO_SCHEMA) if path.is_file() else UNDO_SCHEMA.empty_table()
 
     def utxos(self) -> pa.Table | None:
         """The stored UTXO set (:data:`SCHEMAS` ``utxo_set``); a store written before it kept
@@ -158,17 +190,24 @@ class GraphStore:
             yield
 
     def append(self, tables: BlockTables, prevouts: pa.Table | None = None,
-               utxo_base: str | None = None, **graph_options: Any) -> dict[str, int]:
-        """Add the blocks that extend the stored tip. ``prevouts``: outputs the store has not
+               utxo_base: str | None = None, **graph_options: Any) -> dict[str, Any]:
+        """Add the blocks that extend the stored tip, or that fork below it (a re-org). ``prevouts``: outputs the store has not
         seen (Core JSON verbosity 3 carries those the blocks spend; a ``--utxo`` file a whole
         UTXO set), used to resolve and kept in the UTXO set until spent. ``utxo_base``: the
         block a snapshot's UTXO set is at, which the first new block must extend (coins of
-        another block would resolve inputs wrongly); refused before anything is written."""
+        another block would resolve inputs wrongly); refused before anything is written.
+
+        A first new block whose parent is stored below the tip rolls the store back to that
+        parent and applies the blocks given, in the same generation (a crash leaves the old
+        chain or the new one). The branch given replaces the blocks above the fork point even
+        when it is not longer: the store follows the caller, not the most work as Core does.
+        The result's ``rolled_back`` lists the orphaned blocks as (height, hash), lowest
+        first (absent without a re-org)."""
         with self._lock():
             generation = self._generation()
             state = self.state()
             self._collect_garbage(generation, state)
-            new = _new_blocks(tables.blocks.to_pylist(), state)
+            new, fork = _new_blocks(tables.blocks.to_pylist(), state)
             if not new:
                 return {"blocks_added": 0}
             if utxo_base is not None and new[0]["previous"] != utxo_base:
@@ -178,23 +217,78 @@ class GraphStore:
                     f"a snapshot at height H builds from the block at H+1; refused; the store "
                     f"is unchanged")
             heights = {b["height"] for b in new}
-            tables = _only_heights(tables, heights)
-            graph = build_graph(tables, self._prior(prevouts), **graph_options)
             first, last = min(heights), max(heights)
+            rolled_back: list[tuple[int, str]] = []
+            if fork is not None:
+                rolled_back = _orphaned(state, fork, new[0])
+            base, undo = self._at(fork, generation)
+            tables = _only_heights(tables, heights)
+            graph = build_graph(tables, _with_prevouts(base, prevouts), **graph_options)
+            parts = self._parts_up_to(fork, state["parts"]) if fork is not None else state["parts"]
             part = _new_dir(self.root / "parts" / f"{first:09d}-{last:09d}")
             for name, table in {**graph.nodes, **graph.edges}.items():
                 _write_parquet(table, part / f"{name}.parquet")
             number = int(generation.name[:9]) + 1 if generation is not None else 1
             target = _new_dir(self.root / "generations" / f"{number:09d}")
-            _write_parquet(self._next_utxos(tables, prevouts), target / "utxo.parquet")
-            state["parts"].append(part.name)
+            utxos, spent = _next_utxos(base, tables, prevouts)
+            undo_from = max(_undo_from(state, first), last - self.undo_depth + 1)
+            _write_parquet(utxos, target / "utxo.parquet")
+            _write_parquet(_kept_undo(undo, spent, undo_from), target / "undo.parquet")
+            for height, _ in rolled_back:
+                del state["hashes"][str(height)]
+            state["parts"] = [*parts, part.name]
             state["hashes"].update({str(b["height"]): b["hash"] for b in new})
             state["tip_height"], state["tip_hash"] = last, new[-1]["hash"]
+            state["undo_from"] = undo_from
             _write_durably(target / "state.json", lambda h: h.write(json.dumps(state).encode()))
-            for directory in (part, part.parent, target, target.parent, self.root):
+            for directory in {part, part.parent, target, target.parent, self.root,
+                              *(self.root / "parts" / p for p in parts)}:
                 _fsync_dir(directory)
             write_atomic(self.current_path, target.name + "\n")
-        return {"blocks_added": len(new), **graph.counts()}
+        rolled = {"rolled_back": rolled_back} if rolled_back else {}
+        return {"blocks_added": len(new), **rolled, **graph.counts()}
+
+    def _at(self, fork: int | None, generation: Path | None) -> tuple[pa.Table | None, pa.Table]:
+        """The UTXO set and undo rows at the block the new ones extend: the stored ones, or
+        for a re-org at ``fork`` those with the orphaned blocks' outputs removed and the
+        outputs they spent (created at or below the fork, or before the store) restored."""
+        utxos = self.utxos()
+        undo = self.undo(generation)
+        if fork is None:
+            return utxos, undo
+        con = duckdb.connect()
+        con.register("utxo", utxos if utxos is not None else SCHEMAS["utxo_set"].empty_table())
+        con.register("undo", undo)
+        columns = ", ".join(SCHEMAS["utxo_set"].names)
+        kept = f"(height IS NULL OR height <= {int(fork)})"
+        base = con.sql(f"""
+            SELECT {columns} FROM utxo WHERE {kept}
+            UNION ALL
+            SELECT {columns} FROM undo WHERE spent_height > {int(fork)} AND {kept}
+            ORDER BY txid, vout""").to_arrow_table().cast(SCHEMAS["utxo_set"])
+        undo = con.sql(f"SELECT * FROM undo WHERE spent_height <= {int(fork)}").to_arrow_table()
+        return base, undo.cast(UNDO_SCHEMA)
+
+    def _parts_up_to(self, fork: int, parts: list[str]) -> list[str]:
+        """The parts of the blocks up to ``fork``: those wholly below kept, those wholly above
+        dropped, one that spans the fork rewritten as a new part with the rows of its blocks
+        up to ``fork`` (every node and edge row carries its block's height, so this removes
+        exactly the orphaned blocks' rows)."""
+        kept = []
+        for name in parts:
+            low, high = (int(h) for h in name.split("-")[:2])
+            if high <= fork:
+                kept.append(name)
+            elif low <= fork:
+                part = _new_dir(self.root / "parts" / f"{low:09d}-{fork:09d}")
+                for table in (*NODE_TYPES, *EDGE_TYPES):
+                    rows = pq.read_table(self.root / "parts" / name / f"{table}.parquet")
+                    column = HEIGHT_COLUMNS.get(table, "height")
+                    if column is not None:
+                        rows = rows.filter(pc.less_equal(rows[column], fork))
+                    _write_parquet(rows, part / f"{table}.parquet")
+                kept.append(part.name)
+        return kept
 
     def _collect_garbage(self, generation: Path | None, state: dict[str, Any]) -> None:
         """Delete what no reader can reach any more: other generations, unlisted parts,
@@ -213,44 +307,6 @@ class GraphStore:
             stale += [self.root / "state.json", self.root / "utxo.parquet"]
         for path in stale:
             path.unlink(missing_ok=True)
-
-    def _prior(self, prevouts: pa.Table | None) -> pa.Table | None:
-        """The stored UTXO set, plus ``prevouts`` it lacks (one row per outpoint)."""
-        stored = self.utxos()
-        if prevouts is None:
-            return stored
-        if stored is None:
-            stored = prevouts.slice(0, 0)
-        con = duckdb.connect()
-        con.register("stored", stored.select(list(UTXO_COLUMNS)))
-        con.register("prevouts", prevouts.select(list(UTXO_COLUMNS)))
-        return con.sql("""
-            SELECT * FROM stored UNION ALL
-            SELECT p.* FROM prevouts p ANTI JOIN stored s ON s.txid = p.txid AND s.vout = p.vout
-            QUALIFY row_number() OVER (PARTITION BY txid, vout) = 1""").to_arrow_table()
-
-    def _next_utxos(self, tables: BlockTables, prevouts: pa.Table | None) -> pa.Table:
-        """Stored set + ``prevouts`` it lacks + the blocks' outputs - what the blocks spend."""
-        con = duckdb.connect()
-        empty = SCHEMAS["utxo_set"].empty_table()
-        prior = self.utxos()
-        con.register("prior", prior if prior is not None else empty)
-        con.register("extra", as_utxo_set(prevouts) if prevouts is not None else empty)
-        con.register("outputs", tables.outputs)
-        con.register("inputs", tables.inputs)
-        return con.sql("""
-            SELECT u.* FROM (
-                SELECT txid, vout::BIGINT AS vout, script_id, value::BIGINT AS value, script,
-                       height::BIGINT AS height, coinbase FROM prior
-                UNION ALL
-                (SELECT e.* FROM extra e ANTI JOIN prior p ON p.txid = e.txid AND p.vout = e.vout
-                 ANTI JOIN outputs o ON o.txid = e.txid AND o.vout = e.vout
-                 QUALIFY row_number() OVER (PARTITION BY e.txid, e.vout) = 1)
-                UNION ALL
-                SELECT txid, vout::BIGINT, script_id, value::BIGINT, script, height::BIGINT,
-                       coinbase FROM outputs) u
-            ANTI JOIN inputs i ON i.prev_txid = u.txid AND i.prev_vout = u.vout
-            ORDER BY txid, vout""").to_arrow_table().cast(SCHEMAS["utxo_set"])
 
     def read(self) -> BitcoinGraph:
         """The whole stored graph: parts concatenated, Script nodes merged (first height)."""
@@ -283,17 +339,108 @@ def as_utxo_set(table: pa.Table) -> pa.Table:
                     ).cast(schema)
 
 
-def _new_blocks(blocks: list[dict[str, Any]], state: dict[str, Any]) -> list[dict[str, Any]]:
+def _with_prevouts(base: pa.Table | None, prevouts: pa.Table | None) -> pa.Table | None:
+    """The UTXO set the new blocks extend, plus ``prevouts`` it lacks (one row per outpoint):
+    what their inputs resolve against."""
+    if prevouts is None:
+        return base
+    if base is None:
+        base = prevouts.slice(0, 0)
+    con = duckdb.connect()
+    con.register("stored", base.select(list(UTXO_COLUMNS)))
+    con.register("prevouts", prevouts.select(list(UTXO_COLUMNS)))
+    return con.sql("""
+        SELECT * FROM stored UNION ALL
+        SELECT p.* FROM prevouts p ANTI JOIN stored s ON s.txid = p.txid AND s.vout = p.vout
+        QUALIFY row_number() OVER (PARTITION BY txid, vout) = 1""").to_arrow_table()
+
+
+def _next_utxos(base: pa.Table | None, tables: BlockTables,
+                prevouts: pa.Table | None) -> tuple[pa.Table, pa.Table]:
+    """The UTXO set after the blocks (``base`` + ``prevouts`` it lacks + the blocks' outputs -
+    what the blocks spend) and their undo rows (each spent output with the spending block's
+    height, outputs created and spent within the blocks included: a re-org between the two
+    heights restores them)."""
+    con = duckdb.connect()
+    empty = SCHEMAS["utxo_set"].empty_table()
+    con.register("prior", base if base is not None else empty)
+    con.register("extra", as_utxo_set(prevouts) if prevouts is not None else empty)
+    con.register("outputs", tables.outputs)
+    con.register("inputs", tables.inputs)
+    con.execute("""
+        CREATE TEMP TABLE u AS
+            SELECT txid, vout::BIGINT AS vout, script_id, value::BIGINT AS value, script,
+                   height::BIGINT AS height, coinbase FROM prior
+            UNION ALL
+            (SELECT e.* FROM extra e ANTI JOIN prior p ON p.txid = e.txid AND p.vout = e.vout
+             ANTI JOIN outputs o ON o.txid = e.txid AND o.vout = e.vout
+             QUALIFY row_number() OVER (PARTITION BY e.txid, e.vout) = 1)
+            UNION ALL
+            SELECT txid, vout::BIGINT, script_id, value::BIGINT, script, height::BIGINT,
+                   coinbase FROM outputs""")
+    utxos = con.sql("""
+        SELECT u.* FROM u ANTI JOIN inputs i ON i.prev_txid = u.txid AND i.prev_vout = u.vout
+        ORDER BY txid, vout""").to_arrow_table().cast(SCHEMAS["utxo_set"])
+    spent = con.sql("""
+        SELECT u.*, i.height::BIGINT AS spent_height
+        FROM u JOIN inputs i ON i.prev_txid = u.txid AND i.prev_vout = u.vout
+        ORDER BY spent_height, txid, vout""").to_arrow_table().cast(UNDO_SCHEMA)
+    return utxos, spent
+
+
+def _undo_from(state: dict[str, Any], first: int) -> int:
+    """The lowest height from which every block's undo data is kept: the store's record; for
+    a store written before undo data was kept, the first block added after (its blocks can
+    never be rolled back); ``first`` for an empty store."""
+    if "undo_from" in state:
+        return int(state["undo_from"])
+    return state["tip_height"] + 1 if state["tip_height"] is not None else first
+
+
+def _kept_undo(undo: pa.Table, spent: pa.Table, undo_from: int) -> pa.Table:
+    """The undo rows of the blocks from ``undo_from`` up: deeper ones can no longer be
+    rolled back, so keeping them would only cost space."""
+    rows = pa.concat_tables([undo, spent])
+    return rows.filter(pc.greater_equal(rows["spent_height"], undo_from))
+
+
+def _orphaned(state: dict[str, Any], fork: int, first_new: dict[str, Any]) -> list[tuple[int, str]]:
+    """The stored blocks above ``fork`` that a branch from it orphans, (height, hash) lowest
+    first; refused, before anything is written, when the store lacks their undo data."""
+    tip = state["tip_height"]
+    orphaned = [(height, state["hashes"][str(height)]) for height in range(fork + 1, tip + 1)]
+    undo_from = state.get("undo_from")
+    if undo_from is not None and undo_from <= fork + 1:
+        return orphaned
+    if undo_from is None:
+        reason = "this store was written before it kept undo data"
+    elif undo_from > tip:
+        reason = "this store keeps no undo data (undo depth 0)"
+    else:
+        reason = (f"this store keeps undo data for the blocks above height {undo_from - 1} "
+                  f"only (re-orgs up to {tip - undo_from + 1} blocks deep)")
+    raise GraphDataError(
+        f"block {first_new['hash']} (height {fork + 1}) forks the chain at its parent "
+        f"{first_new['previous']} (height {fork}): following it rolls back {len(orphaned)} "
+        f"blocks, {orphaned[0][1]} (height {fork + 1}) up to the stored tip {state['tip_hash']} "
+        f"(height {tip}), but {reason}: refused; the store is unchanged (rebuild the graph up "
+        f"to height {fork} and append the branch)")
+
+
+def _new_blocks(blocks: list[dict[str, Any]],
+                state: dict[str, Any]) -> tuple[list[dict[str, Any]], int | None]:
     """The blocks (rows of the blocks table, in the given order) that the store lacks, each
-    checked against its parent hash before anything is written.
+    checked against its parent hash before anything is written, and the height of the fork
+    point when the first of them forks below the tip (else None).
 
     Blocks before BIP 34 do not state their height: the caller counts it from a first height,
     and a wrong one would stamp every edge with a shifted height while the hashes still link.
     So the height a block was given must be one above its parent's (stored, or earlier in
     ``blocks``), and a stored block must be given its stored height. A block whose parent is
-    unknown only starts an empty store; one whose height is already taken by another block
-    forks the chain (re-orgs are not supported yet). Every refusal happens before the store
-    is touched, so it is unchanged."""
+    unknown only starts an empty store. A block whose height is already taken by a stored
+    block forks the chain there: the stored blocks above its parent are orphaned, and the
+    blocks given must then be one branch (no second fork, no orphaned block given before
+    the fork). Every refusal happens before the store is touched, so it is unchanged."""
     in_store = set(state["hashes"].values())
     stored = {block_hash: int(height) for height, block_hash in state["hashes"].items()}
     taken = {int(height): block_hash for height, block_hash in state["hashes"].items()}
@@ -301,6 +448,8 @@ def _new_blocks(blocks: list[dict[str, Any]], state: dict[str, Any]) -> list[dic
            if state["tip_height"] is not None else "")
     unchanged = "refused; the store is unchanged"
     new: list[dict[str, Any]] = []
+    fork: int | None = None
+    highest_given_stored: tuple[int, str] | None = None
     for index, block in enumerate(blocks):
         block_hash, parent, given = block["hash"], block["previous"], block["height"]
         if block_hash in stored:
@@ -308,6 +457,8 @@ def _new_blocks(blocks: list[dict[str, Any]], state: dict[str, Any]) -> list[dic
                 raise HeightMismatch(f"block {block_hash} was given height {given}, but the "
                                      f"store holds it at height {stored[block_hash]}: "
                                      f"{unchanged}", given, stored[block_hash])
+            highest_given_stored = max(highest_given_stored or (given, block_hash),
+                                       (given, block_hash))
             continue
         if parent in stored:
             implied = stored[parent] + 1
@@ -317,12 +468,21 @@ def _new_blocks(blocks: list[dict[str, Any]], state: dict[str, Any]) -> list[dic
                                      f"parent {parent} is {place} height {implied - 1}, so its "
                                      f"height is {implied}: {unchanged}", given, implied)
             if given in taken:
-                raise GraphDataError(
-                    f"block {block_hash} (height {given}) forks the chain: its parent {parent} "
-                    f"is at height {given - 1}, where the chain continues with block "
-                    f"{taken[given]}{f' up to {tip}' if tip else ''}. Re-orgs are not supported "
-                    f"yet: {unchanged} (to follow this branch, rebuild the graph up to height "
-                    f"{given - 1} and append the branch)")
+                if fork is not None or new:
+                    raise GraphDataError(
+                        f"block {block_hash} (height {given}) forks the blocks given before it "
+                        f"at its parent {parent} (height {given - 1}), where block "
+                        f"{taken[given]} follows: expected one branch in chain order: "
+                        f"{unchanged}")
+                if highest_given_stored is not None and highest_given_stored[0] >= given:
+                    raise GraphDataError(
+                        f"block {block_hash} (height {given}) forks the chain at its parent "
+                        f"{parent} (height {given - 1}), which orphans block "
+                        f"{highest_given_stored[1]} (height {highest_given_stored[0]}) given "
+                        f"before it: expected one branch in chain order: {unchanged}")
+                fork = given - 1
+                for height in range(given, state["tip_height"] + 1):
+                    del stored[taken.pop(height)]
         elif tip:
             raise GraphDataError(f"block {block_hash} (given height {given}) does not extend "
                                  f"{tip}: its parent {parent} is not in the store (missing "
@@ -333,12 +493,10 @@ def _new_blocks(blocks: list[dict[str, Any]], state: dict[str, Any]) -> list[dic
                                  f"in chain order without gaps: {unchanged}")
         stored[block_hash], taken[given] = given, block_hash
         new.append(block)
-    return new
+    return new, fork
 
 
 def _only_heights(tables: BlockTables, heights: set[int]) -> BlockTables:
-    import pyarrow.compute as pc
-
     keep = pa.array(sorted(heights))
     pick = lambda t: t.filter(pc.is_in(t["height"], value_set=keep))  # noqa: E731
     return BlockTables(pick(tables.blocks), pick(tables.transactions), pick(tables.inputs),

@@ -1,7 +1,8 @@
 """Seeded simulators of a blockchain economy and of Bitcoin's transaction relay.
 
 * :mod:`.chain`: an agent-based UTXO ledger whose entities behave like the BABD classes; it emits
-  Bitcoin Core ``getblock`` verbosity-3 JSON (serialised by :mod:`libraries.bitcoin_wire`).
+  Bitcoin Core ``getblock`` verbosity-3 JSON (serialised by :mod:`libraries.bitcoin_wire`);
+  :func:`.chain.rival_branch` re-mines a competing branch of it (a re-org).
 * :mod:`.account_ledger`: the same economy on an account ledger (Ethereum-like transfers).
 * :mod:`.relay`: a discrete-event simulator of Bitcoin Core's transaction relay, which writes
   the relay event log of :mod:`.relay_events` (the table a pcap capture is read into, too).
@@ -18,11 +19,13 @@ from typing import Any
 import pandas as pd
 
 from libraries.simulation.account_ledger import AccountLedgerSimulator
-from libraries.simulation.chain import BENIGN, CLASSES, ChainSimulator, SimulationConfig
+from libraries.simulation.chain import (BENIGN, CLASSES, ChainSimulator, SimulationConfig,
+                                       rival_branch)
 from libraries.simulation.errors import MalformedEvents, SimulationConfigError
 
 __all__ = ["BENIGN", "CLASSES", "AccountLedgerSimulator", "ChainSimulator", "MalformedEvents",
-           "SimulationConfig", "SimulationConfigError", "simulate", "simulate_accounts"]
+           "SimulationConfig", "SimulationConfigError", "rival_branch", "simulate",
+           "simulate_accounts"]
 
 
 @lru_cache(maxsize=4)

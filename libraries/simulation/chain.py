@@ -34,6 +34,7 @@ look like individual addresses; busy individuals look like small services.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import heapq
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from libraries.bitcoin_wire import serialize as bf
+from libraries.simulation.errors import SimulationConfigError
 
 CLASSES = ("individual_wallet", "exchange", "mining_pool", "gambling", "darknet_market",
            "tumbler", "ponzi", "blackmail", "money_laundering", "phishing")
@@ -548,3 +550,74 @@ class ChainSimulator:
         """(address, class, owning entity, is_funding_address) for every address created."""
         return [(text, self.entities[owner].kind, owner, i in self.funding_addresses)
                 for i, (text, owner) in enumerate(zip(self.address_text, self.address_owner))]
+
+
+def rival_branch(blocks: list[dict[str, Any]], fork_height: int, length: int,
+                 miner: str = "rival") -> list[dict[str, Any]]:
+    """A competing branch of ``length`` blocks on the block at ``fork_height`` of ``blocks``
+    (the simulator's chain, Core JSON), as a re-org would deliver it: the transactions of the
+    original blocks above the fork, in their order, re-mined by another miner (``miner`` seeds
+    its address) into ``length`` blocks, leaving out those of the original chain's last block.
+
+    Why this shape: a graph store that follows a re-org must undo exactly what the orphaned
+    blocks changed, so the two branches need outputs and spends the other lacks (the rival's
+    coinbases, the left-out transactions and the outputs they spent) while every transaction
+    stays valid. Keeping the original order keeps each spend after its output (dropping the
+    last block's transactions drops no output a kept one spends); coinbases mature after 100
+    blocks, so no kept transaction spends a coinbase of the orphaned blocks, which is checked.
+    Each rival coinbase pays the subsidy plus its block's fees; prevout heights are those of
+    the rival branch. ``length`` may be shorter than the original branch."""
+    above = [b for b in blocks if b["height"] > fork_height]
+    if not above or fork_height < blocks[0]["height"] or length < 1:
+        raise SimulationConfigError(
+            f"rival_branch: fork_height {fork_height} must be a height of the chain below its tip "
+            f"({blocks[0]['height']} to {blocks[-1]['height'] - 1}) and length {length} >= 1")
+    orphaned_coinbases = {b["tx"][0]["txid"] for b in above}
+    kept = [copy.deepcopy(tx) for b in above[:-1] for tx in b["tx"][1:]]
+    for tx in kept:
+        for txin in tx["vin"]:
+            if txin["txid"] in orphaned_coinbases:
+                raise SimulationConfigError(
+                    f"rival_branch: tx {tx['txid']} spends the coinbase {txin['txid']} of an "
+                    f"orphaned block; fork higher than {fork_height}")
+    address, script = bf.p2pkh(hashlib.new("ripemd160",
+                                           hashlib.sha256(miner.encode()).digest()).digest())
+    script_json = {"asm": f"OP_DUP OP_HASH160 {script[6:46]} OP_EQUALVERIFY OP_CHECKSIG",
+                   "desc": f"addr({address})", "hex": script, "address": address,
+                   "type": "pubkeyhash"}
+    previous = next(b["hash"] for b in blocks if b["height"] == fork_height)
+    block_time = above[0]["time"]
+    height_of: dict[str, int] = {}
+    branch: list[dict[str, Any]] = []
+    for index, txs in enumerate(np.array_split(np.arange(len(kept)), length)):
+        height = fork_height + 1 + index
+        txs = [kept[i] for i in txs]
+        fees = 0
+        for tx in txs:
+            fees += round(tx["fee"] * bf.SATOSHI_PER_BTC)
+            height_of[tx["txid"]] = height
+            for txin in tx["vin"]:
+                if txin["txid"] in height_of:
+                    txin["prevout"]["height"] = height_of[txin["txid"]]
+        script_sig = bf.coinbase_script(height)
+        raw = bf.serialize_tx([("00" * 32, 0xFFFFFFFF, script_sig)], [(SUBSIDY + fees, script)])
+        txid = bf.txid_of(raw)
+        coinbase = {"txid": txid, "hash": txid, "version": 2, "size": len(raw),
+                    "vsize": len(raw), "weight": 4 * len(raw), "locktime": 0,
+                    "vin": [{"coinbase": script_sig.hex(), "sequence": 4294967295}],
+                    "vout": [{"value": bf.btc(SUBSIDY + fees), "n": 0,
+                              "scriptPubKey": script_json}], "hex": raw.hex()}
+        txs = [coinbase, *txs]
+        root = bf.merkle_root_hex([t["txid"] for t in txs])
+        bits, nonce = 0x17034219, height + 1  # another nonce than the simulator's (height)
+        block_hash = bf.block_hash(0x20000000, previous, root, block_time, bits, nonce)
+        size = 80 + sum(t["size"] for t in txs)
+        if branch:
+            branch[-1]["nextblockhash"] = block_hash
+        branch.append({"hash": block_hash, "height": height, "version": 0x20000000,
+                       "versionHex": "20000000", "merkleroot": root, "time": block_time,
+                       "mediantime": block_time, "nonce": nonce, "bits": f"{bits:08x}",
+                       "nTx": len(txs), "strippedsize": size, "size": size,
+                       "weight": 4 * size, "previousblockhash": previous, "tx": txs})
+        previous, block_time = block_hash, block_time + 600
+    return branch

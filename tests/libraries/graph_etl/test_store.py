@@ -1,6 +1,8 @@
 """Incremental loading: two halves equal one shot, re-running is a no-op, heights follow the
-parent hashes (a wrong first height is refused), forks and gaps are refused;
-a crash never half-applies an append, one writer at a time, nothing on disk reaches SQL."""
+parent hashes (a wrong first height is refused), gaps are refused; a fork below the tip rolls
+back to the fork point (== a one-shot build of the winning chain) unless deeper than the undo
+data kept; a crash never half-applies an append, one writer at a time, nothing on disk reaches
+SQL."""
 
 import json
 import os
@@ -14,7 +16,8 @@ import pytest
 from libraries.bitcoin_wire import parse_block
 from libraries.graph_etl.errors import GraphDataError, HeightMismatch
 from libraries.graph_etl.store import GraphStore
-from libraries.graph_etl.tables import to_tables
+from libraries.graph_etl.tables import tables_from_json, to_tables
+from libraries.simulation import SimulationConfig, rival_branch, simulate
 from plugins.bitcoin_graph.readers import read_blocks
 
 
@@ -118,23 +121,126 @@ def test_the_right_first_height_appends_at_the_heights_the_parents_imply(tmp_pat
     assert max(graph.edges["Mints"]["height"].to_pylist()) == 255
 
 
-def test_a_block_that_forks_below_the_tip_is_refused_as_a_fork(tmp_path, blocks):
+def test_a_rival_block_rolls_the_store_back_to_its_parent(tmp_path, blocks):
     """A competing block 6 (block 6 with another nonce: same parent, another hash) forks the
-    stored chain of blocks 1-10; re-orgs are not supported, and the refusal says so."""
+    stored chain of blocks 1-10: blocks 6-10 are rolled back and the rival applied, which
+    equals a one-shot build of blocks 1-5 and the rival (the rival's coinbase has block 6's
+    txid: its output is removed with block 6 and added back with the rival)."""
     store = GraphStore(tmp_path / "g")
     store.append(to_tables(blocks[:10], first_height=1))
-    before = snapshot(store)
     raw = bytearray(blocks[5].raw)
     raw[76:80] = (int.from_bytes(raw[76:80], "little") ^ 1).to_bytes(4, "little")
     rival = parse_block(bytes(raw), source="block 6 with another nonce")
     assert rival.previous == blocks[4].hash and rival.hash != blocks[5].hash
+    added = store.append(to_tables([rival], first_height=6))
+    assert added["blocks_added"] == 1
+    assert added["rolled_back"] == [(h, blocks[h - 1].hash) for h in range(6, 11)]
+    one_shot = GraphStore(tmp_path / "one_shot")
+    one_shot.append(to_tables([*blocks[:5], rival], first_height=1))
+    assert snapshot(store) == snapshot(one_shot)
+    assert store.state()["tip_hash"] == rival.hash
+
+
+@pytest.fixture(scope="module")
+def two_branches():
+    """A simulated chain A of 40 blocks and a rival branch B from A's block 35 (index 34):
+    A's last 5 blocks are orphaned. B re-mines their transactions but those of A's last block,
+    with its own coinbases, so each branch creates and spends outputs the other does not."""
+    chain, _ = simulate(SimulationConfig(days=1, individual_wallet=60))
+    chain = json.loads(json.dumps(chain[:40]))  # exactly what getblock would send
+    fork = chain[34]["height"]
+    return chain, fork, {length: rival_branch(chain, fork, length) for length in (2, 8)}
+
+
+def sim_store(root, chain, depth=100):
+    """``chain`` stored in three appends: blocks 1-30, 31-37 (a part spanning the fork at 35)
+    and 38-40 (a part wholly above it)."""
+    store = GraphStore(root, undo_depth=depth)
+    for batch in (chain[:30], chain[30:37], chain[37:]):
+        store.append(*tables_from_json(batch, "sim"))
+    return store
+
+
+def undo_rows(store):
+    return sorted(map(str, store.undo().to_pylist()))
+
+
+@pytest.mark.parametrize("length", [8, 2])
+def test_a_reorg_equals_a_one_shot_build_of_the_winning_chain(tmp_path, two_branches, length):
+    """Roll back + new branch == one pass over the winning chain: every node and edge table,
+    the chain, the UTXO set (scripts, heights, coinbase flags) and the undo data. The rival
+    branch replaces the blocks above the fork whether longer (8) or shorter (2) than A's 5."""
+    chain, fork, rivals = two_branches
+    branch = rivals[length]
+    store = sim_store(tmp_path / "g", chain)
+    added = store.append(*tables_from_json(branch, "rival"))
+    assert added["blocks_added"] == length
+    assert added["rolled_back"] == [(b["height"], b["hash"]) for b in chain[35:]]
+    one_shot = GraphStore(tmp_path / "one_shot")
+    one_shot.append(*tables_from_json(chain[:35] + branch, "winning chain"))
+    assert snapshot(store) == snapshot(one_shot)
+    assert undo_rows(store) == undo_rows(one_shot)
+    assert store.state()["tip_height"] == fork + length
+    utxo = {(row["txid"], row["vout"]) for row in store.utxos().to_pylist()}
+    orphaned_coinbases = {b["tx"][0]["txid"] for b in chain[35:]}
+    assert not any(txid in orphaned_coinbases for txid, _ in utxo)
+    restored = {(i["txid"], i["vout"]) for tx in chain[-1]["tx"][1:] for i in tx["vin"]}
+    created_below = {(tx["txid"], o["n"]) for b in chain[:35] for tx in b["tx"]
+                     for o in tx["vout"]}
+    assert restored & created_below and restored & created_below <= utxo
+    parts = {p.name for p in (store.root / "parts").iterdir()}
+    assert len(store.state()["parts"]) == 3 and store.state()["parts"][1].startswith(
+        f"{chain[30]['height']:09d}-{fork:09d}-")
+    assert store.append(*tables_from_json(branch, "rival again")) == {"blocks_added": 0}
+    assert {p.name for p in (store.root / "parts").iterdir()} < parts  # orphans collected
+
+
+def test_a_reorg_deeper_than_the_undo_data_is_refused_and_the_store_unchanged(tmp_path,
+                                                                            two_branches):
+    chain, fork, rivals = two_branches
+    first = rivals[8][0]
+    shallow = sim_store(tmp_path / "shallow", chain, depth=4)
+    assert shallow.state()["undo_from"] == chain[-4]["height"]
+    assert {row["spent_height"] for row in shallow.undo().to_pylist()} <= {
+        b["height"] for b in chain[-4:]}
+    before = (snapshot(shallow), undo_rows(shallow))
     with pytest.raises(GraphDataError) as error:
-        store.append(to_tables([rival], first_height=6))
-    message = str(error.value)
-    assert (f"block {rival.hash} (height 6) forks the chain: its parent {blocks[4].hash} is at "
-            f"height 5, where the chain continues with block {blocks[5].hash} up to the stored "
-            f"tip {blocks[9].hash} (height 10)" in message)
-    assert "Re-orgs are not supported yet: refused; the store is unchanged" in message
+        shallow.append(*tables_from_json(rivals[8], "rival"))
+    assert str(error.value) == (
+        f"block {first['hash']} (height {fork + 1}) forks the chain at its parent "
+        f"{chain[34]['hash']} (height {fork}): following it rolls back 5 blocks, "
+        f"{chain[35]['hash']} (height {fork + 1}) up to the stored tip {chain[-1]['hash']} "
+        f"(height {fork + 5}), but this store keeps undo data for the blocks above height "
+        f"{fork + 1} only (re-orgs up to 4 blocks deep): refused; the store is unchanged "
+        f"(rebuild the graph up to height {fork} and append the branch)")
+    assert (snapshot(shallow), undo_rows(shallow)) == before
+    with pytest.raises(GraphDataError, match="this store keeps no undo data \\(undo depth 0\\)"):
+        sim_store(tmp_path / "none", chain, depth=0).append(*tables_from_json(rivals[8], "r"))
+    legacy = sim_store(tmp_path / "legacy", chain)  # as written before undo data was kept
+    state = legacy.state()
+    del state["undo_from"]
+    legacy.state_path.write_text(json.dumps(state))
+    legacy.state_path.with_name("undo.parquet").unlink()
+    before = snapshot(legacy)
+    with pytest.raises(GraphDataError, match="this store was written before it kept undo data"):
+        legacy.append(*tables_from_json(rivals[8], "rival"))
+    assert snapshot(legacy) == before
+
+
+def test_blocks_given_must_be_one_branch(tmp_path, two_branches):
+    """A fork among the blocks given, or a fork that orphans blocks given before it, is two
+    branches in one input: refused, naming the blocks, the store unchanged."""
+    chain, fork, rivals = two_branches
+    store = sim_store(tmp_path / "g", chain)
+    before = snapshot(store)
+    with pytest.raises(GraphDataError, match=f"forks the chain at its parent {chain[34]['hash']} "
+                                             f"\\(height {fork}\\), which orphans block "
+                                             f"{chain[-1]['hash']} \\(height {fork + 5}\\) given"):
+        store.append(*tables_from_json(chain + rivals[8], "both branches"))
+    other = rival_branch(chain, fork, 3, miner="another")
+    with pytest.raises(GraphDataError, match=f"block {other[0]['hash']} \\(height {fork + 1}\\) "
+                                             f"forks the blocks given before it"):
+        store.append(*tables_from_json(rivals[2] + other, "two rivals"))
     assert snapshot(store) == before
 
 
