@@ -9,7 +9,9 @@ store; TSV and ladybug exports; Forest Fire sampling). This plugin reads the fil
 and turns the libraries' errors into the framework's (:mod:`.library`).
 
 ``chainsleuth graph verify FILE...`` parses blocks and checks their merkle roots; ``graph
-build`` appends blocks to an incremental store, ``graph stats`` prints counts and degree
+build`` appends blocks to an incremental store (a branch forking below the tip rolls it back
+to the fork point first, within ``--undo-depth`` blocks, and says which blocks it orphaned),
+``graph stats`` prints counts and degree
 distributions, ``graph export-tsv`` writes neo4j-admin import files, ``graph export-db``
 bulk-loads ladybug, ``graph sample`` writes a Forest Fire sample as TSV, ``graph export-utxo``
 writes the store's UTXO set as Bitcoin Core's snapshot; ``graph build --utxo FILE`` starts
@@ -68,6 +70,10 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                        help="SQL engine for the ETL stages (spark: pyspark, local[*] or a cluster)")
     build.add_argument("--spark-master", default="local[*]", help="Spark master URL")
     build.add_argument("--schema", choices=SCHEMAS, default="v1", help=_SCHEMA_HELP)
+    build.add_argument("--undo-depth", type=int, default=100, metavar="BLOCKS",
+                       help="keep the outputs spent by the last BLOCKS blocks, so that a block "
+                            "forking up to that deep below the tip rolls the store back to the "
+                            "fork and applies the branch given (a re-org); default 100")
     build.add_argument("--utxo", type=Path, default=None, metavar="FILE",
                        help="outputs the blocks spend that the store lacks (a snapshot at height "
                             "H builds from H+1): Core's dumptxoutset file, a Parquet / CSV table "
@@ -118,7 +124,8 @@ def _run_etl(args: argparse.Namespace) -> int:
     if (args.store / EBA_MARKER).exists():
         raise DataError(f"{args.store} holds an eba-v2 graph (one-shot, not a v1 store): "
                         f"pass --schema eba-v2 to export it, or build v1 into another directory")
-    store = GraphStore(args.store)
+    store = GraphStore(args.store, **({"undo_depth": args.undo_depth}
+                                      if args.graph_action == "build" else {}))
     if args.graph_action == "build":
         tables, prevouts, counted = _build_input(args, store)
         engine = None
@@ -142,6 +149,11 @@ def _run_etl(args: argparse.Namespace) -> int:
         finally:
             if engine is not None:
                 engine.close()
+        rolled_back = added.pop("rolled_back", [])
+        if rolled_back:
+            print(f"{args.store}: re-org at height {rolled_back[0][0] - 1}: rolled back "
+                  f"{len(rolled_back)} block(s), " + ", ".join(
+                      f"{block_hash} (height {height})" for height, block_hash in rolled_back))
         print(f"{args.store}: {added} (tip {store.state()['tip_height']})")
         return 0
     if args.graph_action == "export-utxo":

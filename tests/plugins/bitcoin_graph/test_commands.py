@@ -1,10 +1,13 @@
 """chainsleuth graph build / stats / export-tsv / verify, as a user runs them."""
 
+import json
+
 from helpers import DATA_DIR, run_cli
 
 from libraries.bitcoin_wire.block_files import MAINNET_MAGIC
 from libraries.graph_etl.store import GraphStore
-from libraries.graph_etl.tables import to_tables
+from libraries.graph_etl.tables import tables_from_json, to_tables
+from libraries.simulation import SimulationConfig, rival_branch, simulate
 from plugins.bitcoin_graph.readers import read_blocks
 
 BLOCKS = DATA_DIR / "bitcoin_blocks"
@@ -127,3 +130,34 @@ def test_schema_eba_v2_refuses_raw_blocks_and_unknown_schemas(tmp_path):
     bad = run_cli(["graph", "build", str(tmp_path / "g"), "x.json", "--schema", "eba-v3"],
                   tmp_path)
     assert bad.returncode == 2 and "invalid choice: 'eba-v3'" in bad.stderr
+
+
+def test_build_follows_a_reorg_and_says_what_it_rolled_back(tmp_path):
+    """A store of 40 simulated blocks, then a rival branch of 8 from block 35: the build rolls
+    back blocks 36-40, naming each, and applies the branch. On a store that kept undo data for
+    2 blocks only, the same build is refused naming the blocks, the store's files unchanged."""
+    chain, _ = simulate(SimulationConfig(days=1, individual_wallet=60))
+    chain = chain[:40]
+    branch = rival_branch(chain, chain[34]["height"], 8)
+    old, new = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    old.write_text("".join(json.dumps(b) + "\n" for b in chain))
+    new.write_text("".join(json.dumps(b) + "\n" for b in branch))
+    store = tmp_path / "graph"
+    assert run_cli(["graph", "build", str(store), str(old)], tmp_path).returncode == 0
+    done = run_cli(["graph", "build", str(store), str(new)], tmp_path)
+    assert done.returncode == 0, done.stderr
+    orphaned = ", ".join(f"{b['hash']} (height {b['height']})" for b in chain[35:])
+    assert (f"{store}: re-org at height {chain[34]['height']}: rolled back 5 block(s), "
+            f"{orphaned}\n" in done.stdout)
+    assert "'blocks_added': 8" in done.stdout and f"(tip {branch[-1]['height']})" in done.stdout
+    shallow = GraphStore(tmp_path / "shallow", undo_depth=2)
+    shallow.append(*tables_from_json(chain, "sim"))
+    before = {path.relative_to(shallow.root): path.read_bytes()
+              for path in shallow.root.rglob("*") if path.is_file() and path.name != "LOCK"}
+    refused = run_cli(["graph", "build", str(shallow.root), str(new)], tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert (f"following it rolls back 5 blocks, {chain[35]['hash']} (height "
+            f"{chain[35]['height']}) up to the stored tip {chain[-1]['hash']}" in refused.stderr)
+    assert "(re-orgs up to 2 blocks deep): refused; the store is unchanged" in refused.stderr
+    assert before == {path.relative_to(shallow.root): path.read_bytes()
+                      for path in shallow.root.rglob("*") if path.is_file() and path.name != "LOCK"}
