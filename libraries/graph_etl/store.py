@@ -169,7 +169,9 @@ class GraphStore:
         of the block that spent it), what a re-org restores; empty for a store written before
         undo data was kept."""
         path = (generation or self._generation() or self.root) / "undo.parquet"
-        return pq.read_table(path).cast(UNDO_SCHEMA) if path.is_file() else UNDO_SCHEMA.empty_table()
+        if not path.is_file():
+            return UNDO_SCHEMA.empty_table()
+        return pq.read_table(path).cast(UNDO_SCHEMA)
 
     def utxos(self) -> pa.Table | None:
         """The stored UTXO set (:data:`SCHEMAS` ``utxo_set``); a store written before it kept
@@ -191,11 +193,12 @@ class GraphStore:
 
     def append(self, tables: BlockTables, prevouts: pa.Table | None = None,
                utxo_base: str | None = None, **graph_options: Any) -> dict[str, Any]:
-        """Add the blocks that extend the stored tip, or that fork below it (a re-org). ``prevouts``: outputs the store has not
-        seen (Core JSON verbosity 3 carries those the blocks spend; a ``--utxo`` file a whole
-        UTXO set), used to resolve and kept in the UTXO set until spent. ``utxo_base``: the
-        block a snapshot's UTXO set is at, which the first new block must extend (coins of
-        another block would resolve inputs wrongly); refused before anything is written.
+        """Add the blocks that extend the stored tip, or that fork below it (a re-org).
+        ``prevouts``: outputs the store has not seen (Core JSON verbosity 3 carries those the
+        blocks spend; a ``--utxo`` file a whole UTXO set), used to resolve and kept in the UTXO
+        set until spent. ``utxo_base``: the block a snapshot's UTXO set is at, which the first
+        new block must extend (coins of another block would resolve inputs wrongly); refused
+        before anything is written.
 
         A first new block whose parent is stored below the tip rolls the store back to that
         parent and applies the blocks given, in the same generation (a crash leaves the old
@@ -241,8 +244,7 @@ class GraphStore:
             state["tip_height"], state["tip_hash"] = last, new[-1]["hash"]
             state["undo_from"] = undo_from
             _write_durably(target / "state.json", lambda h: h.write(json.dumps(state).encode()))
-            for directory in {part, part.parent, target, target.parent, self.root,
-                              *(self.root / "parts" / p for p in parts)}:
+            for directory in (part, part.parent, target, target.parent, self.root):
                 _fsync_dir(directory)
             write_atomic(self.current_path, target.name + "\n")
         rolled = {"rolled_back": rolled_back} if rolled_back else {}
@@ -287,6 +289,7 @@ class GraphStore:
                     if column is not None:
                         rows = rows.filter(pc.less_equal(rows[column], fork))
                     _write_parquet(rows, part / f"{table}.parquet")
+                _fsync_dir(part)
                 kept.append(part.name)
         return kept
 
