@@ -6,7 +6,8 @@
   Spark, :mod:`.spark_engine`).
 * :mod:`.eba_v2` / :mod:`.eba_v2_files`: EBA's current (transaction-centred) model from Core
   JSON, and its gzip TSV layout (``--schema eba-v2``).
-* :mod:`.store`: an incremental, crash-safe graph store (Parquet parts + generations).
+* :mod:`.store`: an incremental, crash-safe graph store (Parquet parts + generations) that
+  follows re-orgs within the undo data it keeps.
 * :mod:`.export`: TSV for neo4j-admin, degree distributions; :mod:`.graph_database`: ladybug.
 * :mod:`.sampling`: Forest Fire and rooted samples, in memory and in the database.
 
