@@ -74,12 +74,10 @@ def degree_distributions(graph: BitcoinGraph) -> dict[str, dict[int, int]]:
 
 
 def degree_plot(distributions: dict[str, dict[int, int]]) -> bytes:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend stays as it was
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for name, histogram in distributions.items():
         if histogram:
             degrees = sorted(histogram)
@@ -90,7 +88,6 @@ def degree_plot(distributions: dict[str, dict[int, int]]) -> bytes:
     fig.set_layout_engine("constrained")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
     return buffer.getvalue()
 
 
