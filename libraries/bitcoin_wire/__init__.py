@@ -1,9 +1,11 @@
 """The one Bitcoin wire-format implementation.
 
-* :mod:`.encoding`: double SHA-256, CompactSize varints, merkle roots, Base58Check, HASH160.
+* :mod:`.encoding`: double SHA-256, CompactSize varints, merkle roots, Base58Check, HASH160,
+  hex text (``getrawtransaction``'s output) back to bytes.
 * :mod:`.consensus`: blocks and transactions (segwit included, Core's flag rule), parsed by one
-  compiled (numba) walk with txid and merkle-root checks; :mod:`.sha256_kernel` hashes inside
-  compiled kernels.
+  compiled (numba) walk with txid and merkle-root checks, also a bare transaction with its
+  weight, and which of the two some bytes are; :mod:`.sha256_kernel` hashes inside compiled
+  kernels.
 * :mod:`.addresses`: output script -> address (or stable script id), a column at a time.
 * :mod:`.serialize`: legacy transactions, headers and P2PKH addresses written out.
 * :mod:`.core_json`: Core's ``getblock`` JSON back into the consensus parser.
@@ -16,12 +18,16 @@ Everything reports bad bytes with :class:`MalformedData` (a :class:`ValueError`)
 reads no files: callers hand it bytes.
 """
 
-from libraries.bitcoin_wire.consensus import (Block, BlockLayout, Transaction, TxIn, TxOut,
-                                              block_subsidy, coinbase_height, parse_block,
+from libraries.bitcoin_wire.consensus import (BareTransaction, Block, BlockLayout, Transaction,
+                                              TxIn, TxOut, block_subsidy, coinbase_height,
+                                              header_meets_target, parse_bare_transaction,
+                                              parse_block, parse_block_or_transaction,
                                               parse_transaction)
-from libraries.bitcoin_wire.encoding import merkle_root, read_varint, sha256d, varint
+from libraries.bitcoin_wire.encoding import (decode_hex_text, merkle_root, read_varint, sha256d,
+                                             varint)
 from libraries.bitcoin_wire.errors import MalformedData
 
-__all__ = ["Block", "BlockLayout", "MalformedData", "Transaction", "TxIn", "TxOut",
-           "block_subsidy", "coinbase_height", "merkle_root", "parse_block", "parse_transaction",
-           "read_varint", "sha256d", "varint"]
+__all__ = ["BareTransaction", "Block", "BlockLayout", "MalformedData", "Transaction", "TxIn",
+           "TxOut", "block_subsidy", "coinbase_height", "decode_hex_text", "header_meets_target",
+           "merkle_root", "parse_bare_transaction", "parse_block", "parse_block_or_transaction",
+           "parse_transaction", "read_varint", "sha256d", "varint"]

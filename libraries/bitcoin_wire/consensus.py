@@ -7,7 +7,9 @@ block whose root does not match is rejected with :class:`.MalformedData`. The gr
 its columns straight from the layout (:mod:`libraries.graph_etl.tables`);
 :attr:`Block.transactions` builds Python objects, wtxids and witness stacks included, only when
 something asks for them. :func:`parse_transaction` runs the same compiled walk over one
-transaction (a P2P ``tx`` message).
+transaction (a P2P ``tx`` message); :func:`parse_bare_transaction` reads a file's worth of one
+transaction (what ``getrawtransaction`` prints) with its size and weight, and
+:func:`parse_block_or_transaction` tells a raw block from a bare transaction.
 
 Segwit detection is Bitcoin Core's rule (``UnserializeTransaction``): after the version, a 0x00
 marker followed by a non-zero flag announces the extended format; the flag must be 0x01, and any
@@ -111,23 +113,47 @@ class Block:
     @cached_property
     def transactions(self) -> tuple[Transaction, ...]:
         """Every transaction as objects (built on first use: the ETL never needs them)."""
-        raw, tx, inputs, outputs = self.raw, self.layout.tx, self.layout.inputs, self.layout.outputs
-        input_bounds = np.append(tx[:, 4], len(inputs)).tolist()
-        output_bounds = np.append(tx[:, 5], len(outputs)).tolist()
-        segwit = self.layout.segwit.tolist()
-        built = []
-        for i, txid in enumerate(self.txids):
-            start, end = tx[i, 0].item(), tx[i, 3].item()
-            wtxid = dsha256(raw[start:end])[::-1].hex() if segwit[i] else txid
-            ins = tuple(TxIn(raw[p:p + 32][::-1].hex(), vout, raw[s:e], sequence,
-                             _witness_items(raw, ws, we)) for p, vout, s, e, sequence, ws, we
-                        in inputs[input_bounds[i]:input_bounds[i + 1]].tolist())
-            outs = tuple(TxOut(value, raw[s:e]) for value, s, e
-                         in outputs[output_bounds[i]:output_bounds[i + 1]].tolist())
-            built.append(Transaction(
-                txid, wtxid, int.from_bytes(raw[start:start + 4], "little", signed=True), ins,
-                outs, int.from_bytes(raw[end - 4:end], "little")))
-        return tuple(built)
+        return _transactions(self.raw, self.layout, self.txids)
+
+
+@dataclass(frozen=True, slots=True)
+class BareTransaction:
+    """One transaction read from its own serialisation, with the sizes only its bytes give (a
+    :class:`Transaction` keeps no bytes): ``size`` counts all of them, ``stripped_size`` those
+    the txid hashes (no marker, flag or witnesses). Weight and vsize are BIP 141's."""
+
+    transaction: Transaction
+    size: int
+    stripped_size: int
+
+    @property
+    def weight(self) -> int:
+        return 3 * self.stripped_size + self.size
+
+    @property
+    def vsize(self) -> int:
+        return -(-self.weight // 4)
+
+
+def _transactions(raw: bytes, layout: BlockLayout, txids: list[str]) -> tuple[Transaction, ...]:
+    """Transaction objects of the walked ``raw`` (a block's or a bare transaction's)."""
+    tx, inputs, outputs = layout.tx, layout.inputs, layout.outputs
+    input_bounds = np.append(tx[:, 4], len(inputs)).tolist()
+    output_bounds = np.append(tx[:, 5], len(outputs)).tolist()
+    segwit = layout.segwit.tolist()
+    built = []
+    for i, txid in enumerate(txids):
+        start, end = tx[i, 0].item(), tx[i, 3].item()
+        wtxid = dsha256(raw[start:end])[::-1].hex() if segwit[i] else txid
+        ins = tuple(TxIn(raw[p:p + 32][::-1].hex(), vout, raw[s:e], sequence,
+                         _witness_items(raw, ws, we)) for p, vout, s, e, sequence, ws, we
+                    in inputs[input_bounds[i]:input_bounds[i + 1]].tolist())
+        outs = tuple(TxOut(value, raw[s:e]) for value, s, e
+                     in outputs[output_bounds[i]:output_bounds[i + 1]].tolist())
+        built.append(Transaction(
+            txid, wtxid, int.from_bytes(raw[start:start + 4], "little", signed=True), ins,
+            outs, int.from_bytes(raw[end - 4:end], "little")))
+    return tuple(built)
 
 
 def _witness_items(raw: bytes, start: int, end: int) -> tuple[bytes, ...]:
@@ -337,6 +363,69 @@ def parse_transaction(raw: bytes, offset: int = 0,
     start, body_start, _, end = tx[0, :4].tolist()
     wtxid = txid if body_start == start + 4 else dsha256(raw[start:end])
     return txid[::-1].hex(), wtxid[::-1].hex(), end
+
+
+def parse_bare_transaction(raw: bytes, source: str = "transaction") -> BareTransaction:
+    """The one transaction ``raw`` holds, every byte of it (a file, or the hex that
+    ``getrawtransaction TXID`` prints, decoded), by the same compiled walk as a block's
+    transactions (so Core's segwit rule). Bytes after its end are refused, not ignored: they
+    mean the data is something else (several transactions, a block, a cut-and-paste slip)."""
+    tx, inputs, outputs = _walk_arrays(len(raw), 1)
+    status, pos, n_in, n_out = _walk(np.frombuffer(raw, np.uint8), 0, tx, inputs, outputs)
+    if status:
+        raise MalformedData(f"{source}: truncated or malformed transaction "
+                            f"{_walk_failure(status, raw, pos, 'field')}")
+    if pos != len(raw):
+        raise MalformedData(f"{source}: {len(raw) - pos} trailing bytes at byte {pos}, after "
+                            f"the transaction's end; expected one transaction and nothing after "
+                            f"it")
+    layout = BlockLayout(tx, inputs[:n_in], outputs[:n_out])
+    built = _transactions(raw, layout, [_txid_digests(raw, tx)[0][::-1].hex()])[0]
+    _, body_start, body_end, _ = tx[0, :4].tolist()
+    return BareTransaction(built, size=len(raw), stripped_size=8 + body_end - body_start)
+
+
+def header_meets_target(header: bytes) -> bool:
+    """Whether the 80-byte ``header``'s hash meets the target its ``bits`` state (Core's
+    ``CheckProofOfWork`` without the network's limit; a negative, overflowing or zero target
+    fails, as in Core's ``SetCompact``). Any mined block's header does; 80 bytes of anything
+    else almost never do, which makes it the test of whether bytes start like a block."""
+    bits = int.from_bytes(header[72:76], "little")
+    size, word = bits >> 24, bits & 0x007FFFFF
+    target = word >> 8 * (3 - size) if size <= 3 else word << 8 * (size - 3)
+    negative = word != 0 and bool(bits & 0x00800000)
+    overflow = word != 0 and (size > 34 or (word > 0xFF and size > 33)
+                              or (word > 0xFFFF and size > 32))
+    if negative or overflow or target == 0:
+        return False
+    return int.from_bytes(dsha256(header[:80]), "little") <= target
+
+
+def parse_block_or_transaction(raw: bytes, source: str) -> Block | BareTransaction:
+    """The single raw block or the bare transaction ``raw`` is. The block layout is tried first
+    where the first 80 bytes are a plausible header (:func:`header_meets_target`), the
+    transaction first otherwise; either accepted kind is returned whichever order was taken (a
+    block mined for no work, as the chain simulator's, is still read). Bytes that are neither
+    are reported as the kind tried first, so a damaged block's error speaks of the block and a
+    damaged transaction's of the transaction, saying why the bytes were not taken for a block."""
+    block_first = len(raw) >= 81 and header_meets_target(raw[:80])
+    first, second = ((parse_block, parse_bare_transaction) if block_first
+                     else (parse_bare_transaction, parse_block))
+    try:
+        return first(raw, source)
+    except MalformedData as exc:
+        error = exc
+    try:
+        return second(raw, source)
+    except MalformedData:
+        pass
+    if block_first:
+        raise error
+    why = (f"{len(raw)} bytes is too short for one" if len(raw) < 81 else
+           "its first 80 bytes are no block header: their hash does not meet the target they "
+           "state")
+    raise MalformedData(f"{error}. Expected one serialised transaction or a block; not read as "
+                        f"a block: {why}")
 
 
 def block_subsidy(height: int) -> int:

@@ -1,4 +1,5 @@
-"""Bitcoin's primitive encodings: double SHA-256, CompactSize varints, merkle roots, Base58Check.
+"""Bitcoin's primitive encodings: double SHA-256, CompactSize varints, merkle roots, Base58Check,
+and hex text back to the bytes it spells (what ``getrawtransaction`` and ``getblock`` print).
 
 Every other module of the library (block and transaction parsing, serialisation, P2P framing)
 uses these; there is no second copy.
@@ -7,12 +8,15 @@ uses these; there is no second copy.
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 
 from libraries.bitcoin_wire.errors import MalformedData
 
 _sha256 = hashlib.sha256
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_TEXT = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+_NOT_HEX = re.compile(rb"[^0-9a-fA-F]")
 
 
 def sha256d(data: bytes) -> bytes:
@@ -69,3 +73,25 @@ def base58check(payload: bytes) -> str:
         text = _B58[rem] + text
     pad = len(data) - len(data.lstrip(b"\0"))
     return "1" * pad + text
+
+
+def decode_hex_text(data: bytes, source: str) -> bytes | None:
+    """The bytes that hex text ``data`` spells, or None when ``data`` is binary. Text means
+    printable ASCII and whitespace only: a serialised transaction or block always holds other
+    bytes (its version's zero bytes), so the two cannot be confused. Whitespace is allowed at
+    the ends only (Core prints a newline after the hex); any other character, or an odd number
+    of digits, is refused naming the byte, since guessing would parse a different payload."""
+    if not data or data.translate(None, _TEXT):
+        return None
+    lead = len(data) - len(data.lstrip())
+    digits = data.strip()
+    bad = _NOT_HEX.search(digits)
+    if bad:
+        raise MalformedData(f"{source}, byte {lead + bad.start()}: {chr(digits[bad.start()])!r} "
+                            f"is not a hex digit; expected hex text (as getrawtransaction "
+                            f"prints it) or raw binary bytes")
+    if len(digits) % 2:
+        raise MalformedData(f"{source}, byte {lead + len(digits) - 1}: the hex text ends in the "
+                            f"middle of a byte ({len(digits)} digits, an odd number); expected "
+                            f"two digits per byte")
+    return bytes.fromhex(digits.decode("ascii"))

@@ -8,7 +8,8 @@ store; TSV and ladybug exports; Forest Fire sampling). This plugin reads the fil
 (:mod:`.readers`, :mod:`.core_json`, also over JSON-RPC), registers the command and the dataset,
 and turns the libraries' errors into the framework's (:mod:`.library`).
 
-``chainsleuth graph verify FILE...`` parses blocks and checks their merkle roots; ``graph
+``chainsleuth graph verify FILE...`` parses blocks and checks their merkle roots, or a bare
+transaction (raw or hex) and prints its ids and weight; ``graph
 build`` appends blocks to an incremental store (a branch forking below the tip rolls it back
 to the fork point first, within ``--undo-depth`` blocks, and says which blocks it orphaned),
 ``graph stats`` prints counts and degree
@@ -36,6 +37,7 @@ from framework.hookspecs import hookimpl
 from framework.interfaces import Command
 
 if TYPE_CHECKING:
+    from libraries.bitcoin_wire import BareTransaction
     from libraries.graph_etl.store import GraphStore
 
 
@@ -47,9 +49,11 @@ EBA_MARKER = "eba-v2.json"
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="graph_action", metavar="ACTION", required=True)
-    verify = actions.add_parser("verify", help="parse blocks and check their merkle roots")
+    verify = actions.add_parser("verify", help="parse blocks and check their merkle roots, or "
+                                               "parse one bare transaction")
     verify.add_argument("files", nargs="+", type=Path,
-                        help="blk*.dat, framed (.bz2) or raw block files")
+                        help="blk*.dat, framed (.bz2) or raw block files, or files of one "
+                             "transaction (raw bytes or getrawtransaction's hex)")
     build = actions.add_parser("build", help="append blocks to a graph store (incremental)")
     build.add_argument("store", type=Path, help="graph directory (created if missing)")
     build.add_argument("files", nargs="*", type=Path,
@@ -336,14 +340,19 @@ def _build_input(args: argparse.Namespace, store: GraphStore) -> tuple[Any, Any,
 def _verify(args: argparse.Namespace) -> int:
     """Check every file and report each bad one, so one corrupt file among many neither hides
     the others' verdicts nor stops the run; the exit status is 1 when any file was rejected.
-    The readers raise DataError (naming the file and where) for every malformed input."""
-    from libraries.bitcoin_wire import coinbase_height
-    from plugins.bitcoin_graph.readers import read_blocks
+    The readers raise DataError (naming the file and where) for every malformed input; a bare
+    transaction is reported with what a block's merkle check cannot say about it (ids, sizes,
+    the value it pays out)."""
+    from libraries.bitcoin_wire import BareTransaction, coinbase_height
+    from plugins.bitcoin_graph.readers import read_blocks_or_transaction
 
     bad = 0
     for path in args.files:
         try:
-            for block in read_blocks(path):
+            for block in read_blocks_or_transaction(path):
+                if isinstance(block, BareTransaction):
+                    print(_describe_transaction(path, block))
+                    continue
                 witness = sum(t.has_witness for t in block.transactions)
                 print(f"{path}: block {block.hash} height {coinbase_height(block)} "
                       f"{len(block.transactions)} txs ({witness} segwit) merkle root ok")
@@ -353,6 +362,16 @@ def _verify(args: argparse.Namespace) -> int:
     if bad:
         print(f"{bad} of {len(args.files)} files rejected")
     return 1 if bad else 0
+
+
+def _describe_transaction(path: Path, bare: BareTransaction) -> str:
+    """One line: the ids, sizes (vsize and weight as BIP 141 and fee rates count them) and
+    the counts and output total of a bare transaction."""
+    tx = bare.transaction
+    kind = ("segwit" if tx.has_witness else "legacy") + (", coinbase" if tx.is_coinbase else "")
+    return (f"{path}: transaction {tx.txid} ({kind}) wtxid {tx.wtxid} size {bare.size} vsize "
+            f"{bare.vsize} weight {bare.weight} inputs {len(tx.inputs)} outputs "
+            f"{len(tx.outputs)} total out {sum(o.value for o in tx.outputs)} sat")
 
 
 @hookimpl

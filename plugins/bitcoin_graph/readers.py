@@ -1,6 +1,7 @@
 """Where blocks come from: Bitcoin Core's ``blk*.dat`` files (XOR-obfuscated since Core 28),
-files of magic + length framed blocks (optionally bz2-compressed), single raw blocks, and the
-outputs a build starts from (``--utxo``): btcd's serialised UTXO entries, Bitcoin Core's
+files of magic + length framed blocks (optionally bz2-compressed), single raw blocks, for
+``graph verify`` also a bare transaction (raw or hex, :func:`read_blocks_or_transaction`), and
+the outputs a build starts from (``--utxo``): btcd's serialised UTXO entries, Bitcoin Core's
 ``dumptxoutset`` snapshots and Parquet / CSV UTXO tables (:func:`read_utxo_file`).
 
 The files are read here, through the framework's safe reader (regular files only, errors naming
@@ -17,8 +18,9 @@ from typing import Any
 
 from framework.errors import DataError
 from framework.safe_files import read_bytes
-from libraries.bitcoin_wire import Block
-from libraries.bitcoin_wire.block_files import deobfuscate, parse_blocks
+from libraries.bitcoin_wire import (BareTransaction, Block, decode_hex_text,
+                                    parse_block_or_transaction)
+from libraries.bitcoin_wire.block_files import MAINNET_MAGIC, deobfuscate, parse_blocks
 from libraries.bitcoin_wire.btcd import parse_btcd_utxos
 from plugins.bitcoin_graph.library import framework_errors
 
@@ -36,15 +38,42 @@ def _read(path: Path, what: str) -> bytes:
                         f"bz2-compressed {what}") from exc
 
 
+def _xor_key(path: Path) -> bytes:
+    """Core's block-file obfuscation key beside ``path`` (``xor.dat``), or none."""
+    key_file = path.parent / "xor.dat"
+    if key_file.exists() or key_file.is_symlink():
+        return read_bytes(key_file, "block-file XOR key")
+    return b""
+
+
 def read_blocks(path: Path, xor_key: bytes | None = None) -> Iterator[Block]:
     """Blocks of a ``blk*.dat`` / framed file (``.bz2`` allowed) or of a single raw block."""
     path = Path(path)
     data = _read(path, "block file")
-    key_file = path.parent / "xor.dat"
-    if xor_key is None and (key_file.exists() or key_file.is_symlink()):
-        xor_key = read_bytes(key_file, "block-file XOR key")
+    if xor_key is None:
+        xor_key = _xor_key(path)
     with framework_errors():
-        yield from parse_blocks(deobfuscate(data, xor_key or b""), str(path))
+        yield from parse_blocks(deobfuscate(data, xor_key), str(path))
+
+
+def read_blocks_or_transaction(path: Path) -> Iterator[Block | BareTransaction]:
+    """What ``graph verify`` reads: the blocks of a file as :func:`read_blocks` does, or the one
+    bare transaction it holds, either as raw bytes or as the hex text ``getrawtransaction``
+    prints (hex is decoded first, so a ``getblock`` hex block reads too; errors in it give
+    byte offsets into the decoded bytes, and say so). A build needs blocks, so only verify
+    takes transactions."""
+    path = Path(path)
+    data = _read(path, "block or transaction file")
+    with framework_errors():
+        decoded = decode_hex_text(data, str(path))
+        if decoded is None:
+            data, source = deobfuscate(data, _xor_key(path)), str(path)
+        else:
+            data, source = decoded, f"{path} (hex text, decoded)"
+        if data[:4] == MAINNET_MAGIC:
+            yield from parse_blocks(data, source)
+        else:
+            yield parse_block_or_transaction(data, source)
 
 
 def read_btcd_utxos(path: Path) -> dict[tuple[str, int], tuple[int, bytes, int, bool]]:

@@ -4,6 +4,7 @@ import json
 
 from helpers import DATA_DIR, run_cli
 
+from libraries.bitcoin_wire import varint
 from libraries.bitcoin_wire.block_files import MAINNET_MAGIC
 from libraries.graph_etl.store import GraphStore
 from libraries.graph_etl.tables import tables_from_json, to_tables
@@ -11,6 +12,7 @@ from libraries.simulation import SimulationConfig, rival_branch, simulate
 from plugins.bitcoin_graph.readers import read_blocks
 
 BLOCKS = DATA_DIR / "bitcoin_blocks"
+SEGWIT_2019 = "block-0000000000000000001602407ac49862a7bca9d00f7f402db20b7be2f5de59d2.blk"
 
 
 def test_build_stats_and_tsv_export(tmp_path):
@@ -59,6 +61,84 @@ def test_verify_reports_a_tampered_block(tmp_path):
     assert done.returncode == 1
     assert "height 277647 213 txs" in done.stdout and "rejected:" in done.stdout
     assert "merkle root" in done.stdout
+
+
+def _tx_bytes(block, i: int) -> bytes:
+    """Transaction ``i`` of a parsed block, cut out at the offsets the parser recorded."""
+    start, _, _, end = block.layout.tx[i, :4].tolist()
+    return block.raw[start:end]
+
+
+def test_verify_reads_bare_transactions_raw_and_hex(tmp_path):
+    """Block 170's payment (the first peer-to-peer one, DATA.md; its txid is the published
+    f4184fc5...) and a segwit spend of the 2019 block, each as raw bytes and as the hex
+    getrawtransaction prints: the txid the block's parse gives, the wtxid, BIP 141 sizes."""
+    block_170 = list(read_blocks(BLOCKS / "blocks1-256.bz2"))[169]
+    (block_2019,) = read_blocks(BLOCKS / SEGWIT_2019)
+    segwit = block_2019.layout.segwit.tolist().index(True, 1)
+    legacy, spend = _tx_bytes(block_170, 1), _tx_bytes(block_2019, segwit)
+    files = []
+    for name, raw in (("p2p", legacy), ("segwit", spend)):
+        (tmp_path / f"{name}.raw").write_bytes(raw)
+        (tmp_path / f"{name}.hex").write_text(raw.hex() + "\n")
+        files += [tmp_path / f"{name}.raw", tmp_path / f"{name}.hex"]
+    done = run_cli(["graph", "verify", *map(str, files), str(BLOCKS / "block413567.raw")],
+                   tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    txid = "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"
+    assert block_170.txids[1] == txid
+    p2p = (f"transaction {txid} (legacy) wtxid {txid} size 275 vsize 275 weight 1100 inputs 1 "
+           f"outputs 2 total out 5000000000 sat")
+    tx = block_2019.transactions[segwit]
+    assert tx.has_witness and tx.wtxid != tx.txid
+    witness = 2 + sum(len(varint(len(i.witness))) + sum(len(varint(len(w))) + len(w)
+                                                         for w in i.witness) for i in tx.inputs)
+    weight = 3 * (len(spend) - witness) + len(spend)
+    segwit_line = (f"transaction {block_2019.txids[segwit]} (segwit) wtxid {tx.wtxid} size "
+                   f"{len(spend)} vsize {-(-weight // 4)} weight {weight} inputs "
+                   f"{len(tx.inputs)} outputs {len(tx.outputs)} total out "
+                   f"{sum(o.value for o in tx.outputs)} sat")
+    lines = done.stdout.splitlines()
+    assert lines[:4] == [f"{files[0]}: {p2p}", f"{files[1]}: {p2p}", f"{files[2]}: {segwit_line}",
+                         f"{files[3]}: {segwit_line}"]
+    assert "height 413567 1557 txs (0 segwit) merkle root ok" in lines[4]
+
+
+def test_verify_names_the_file_and_byte_of_a_bad_transaction(tmp_path):
+    """Truncated, trailing, non-hex, odd-length hex and corrupt inputs: one clear line each,
+    naming the file and byte (of the decoded bytes for hex), and the run goes on; no traceback."""
+    (block_2019,) = read_blocks(BLOCKS / SEGWIT_2019)
+    raw = _tx_bytes(block_2019, block_2019.layout.segwit.tolist().index(True, 1))
+    flag = bytearray(raw)
+    flag[5] = 0x02  # segwit flag other than 0x01: Core's "Unknown transaction optional data"
+    cases = {"cut.raw": raw[:-2], "long.raw": raw + b"\x00\x00", "cut.hex": raw[:-2].hex(),
+             "nothex.hex": raw.hex()[:40] + "zz" + raw.hex()[42:], "odd.hex": raw.hex()[:-1],
+             "flag.raw": bytes(flag)}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+    done = run_cli(["graph", "verify", *(str(tmp_path / name) for name in cases)], tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
+    rejected = [line for line in done.stdout.splitlines() if line.startswith("rejected: ")]
+    not_a_block = ("Expected one serialised transaction or a block; not read as a block: its "
+                   "first 80 bytes are no block header: their hash does not meet the target "
+                   "they state")
+    assert rejected == [
+        f"rejected: {tmp_path / 'cut.raw'}: truncated or malformed transaction at byte "
+        f"{len(raw) - 4} (a field runs past the end of the data). {not_a_block}",  # locktime
+        f"rejected: {tmp_path / 'long.raw'}: 2 trailing bytes at byte {len(raw)}, after the "
+        f"transaction's end; expected one transaction and nothing after it. {not_a_block}",
+        f"rejected: {tmp_path / 'cut.hex'} (hex text, decoded): truncated or malformed "
+        f"transaction at byte {len(raw) - 4} (a field runs past the end of the data). "
+        f"{not_a_block}",
+        f"rejected: {tmp_path / 'nothex.hex'}, byte 40: 'z' is not a hex digit; expected hex "
+        f"text (as getrawtransaction prints it) or raw binary bytes",
+        f"rejected: {tmp_path / 'odd.hex'}, byte {2 * len(raw) - 2}: the hex text ends in the "
+        f"middle of a byte ({2 * len(raw) - 1} digits, an odd number); expected two digits per "
+        f"byte",
+        f"rejected: {tmp_path / 'flag.raw'}: truncated or malformed transaction at byte 4 (a "
+        f"transaction has segwit marker 0x00 then flag 0x02; expected flag 0x01, Bitcoin Core "
+        f"rejects any other as 'Unknown transaction optional data'). {not_a_block}"]
+    assert done.stdout.splitlines()[-1] == "6 of 6 files rejected"
 
 
 def test_build_heights_follow_the_parent_hash_and_a_missing_first_height_is_named(tmp_path):

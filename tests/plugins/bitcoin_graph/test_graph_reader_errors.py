@@ -160,7 +160,7 @@ def test_verify_reports_every_bad_file_and_goes_on(tmp_path: Path, capsys):
     assert len(rejected) == 3
     assert f"rejected: {corrupt}: not a valid bz2 stream" in rejected[0]
     assert f"rejected: {cut}: truncated or malformed block" in rejected[1]
-    assert f"rejected: {folder}: block file is a directory" in rejected[2]
+    assert f"rejected: {folder}: block or transaction file is a directory" in rejected[2]
     assert f"{no_input}: block " in stdout and "height None 1 txs" in stdout
     assert "height 277647 213 txs" in stdout
     assert "3 of 5 files rejected" in stdout
