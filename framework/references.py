@@ -16,7 +16,10 @@ train/test split:
   achieves; a probe on one attribute cannot, since no single attribute names the crawl. Where
   the collections split the training rows exactly as the labels do (each holds one class), a
   collection recogniser *is* a label classifier and measures nothing of the shortcut: no
-  ``source`` row then (see :func:`source_confounded`).
+  ``source`` row then (see :func:`source_confounded`). The check sees the task's labels only:
+  where a collection's training rows are one *fine* class (zero-shot: only ponzi left in the
+  hack/ponzi crawl), the recogniser learns that class, and a low score does not show the
+  shortcut absent.
 
 When the probe comes close to the best model, the model may be reading one artefact of how
 the data were collected (the crawl, the period) rather than behaviour; reports then warn.

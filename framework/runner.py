@@ -97,7 +97,6 @@ def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
                   config=container, dataset=cfg.dataset.name, scenario=cfg.scenario.name,
                   model=cfg.model.name, seed=seed, overrides=list(job.overrides))
     logger = _attach_logger(cfg, manager, record)
-    torch_before = "torch" in sys.modules
     started, cpu_started = time.perf_counter(), time.process_time()
     error: Exception | None = None
     try:
@@ -106,6 +105,7 @@ def run_job(cfg: DictConfig, job: JobInfo, session: Session | None = None,
         budget = threads.for_job(setting, parallel_jobs)
         record.environment = {**record.environment, "threads": budget,
                               "threads_setting": setting, "parallel_jobs": parallel_jobs}
+        torch_before = "torch" in sys.modules  # after the loggers started: what seeding sees
         with threads.limited(budget) as applied, PeakMemorySampler() as memory:
             record.environment["torch_threads"] = applied
             body = _execute(cfg, session, seed)
@@ -279,7 +279,9 @@ def prepare(cfg: DictConfig, session: Session | None = None) -> PreparedJob:
     tick = time.perf_counter()
     if task.features is not None:  # what is observable depends on the scenario's setting
         data = replace(data, X=task.features, feature_names=list(task.feature_names))
-    representation = _optional_plugin(cfg, manager, "representation")
+    # The job's seed reaches the representation as it reaches the model: a graph autoencoder
+    # initialised alike in every seed would make seeds vary the split only.
+    representation = _optional_plugin(cfg, manager, "representation", seed=seed)
     features = data.X
     if representation is not None:
         fit_rows = np.unique(np.concatenate([task.train, task.validation, task.unlabeled]))
@@ -454,11 +456,12 @@ def _check_predictions(model: str, proba: np.ndarray, pred: np.ndarray, n: int, 
         raise PluginError(f"model '{model}': predict_proba returned non-finite values")
 
 
-def _optional_plugin(cfg: DictConfig, manager: PluginManager, kind: str) -> Any:
+def _optional_plugin(cfg: DictConfig, manager: PluginManager, kind: str,
+                     **injected: Any) -> Any:
     node = cfg.get(kind)
     if node is None or node.get("name") is None:
         return None
-    return manager.registry.create(kind, _node(node))
+    return manager.registry.create(kind, _node(node), **injected)
 
 
 def _attach_logger(cfg: DictConfig, manager: PluginManager, record: ResultRecord) -> Any:
@@ -479,11 +482,12 @@ def _selected_entries(cfg: DictConfig, manager: PluginManager) -> dict[str, Entr
     """The plugins a job runs: those its config names, less an encoder its model never takes
     (the config always names one; an lr job neither runs nor depends on it)."""
     entries = {}
-    for kind in ("dataset", "scenario", "representation", "model", "encoder", "augmentation",
-                 "logger"):
-        node = cfg.get(kind)
+    for key in ("dataset", "target_dataset", "scenario", "representation", "model", "encoder",
+                "augmentation", "logger"):
+        node = cfg.get(key)
         if node is not None and node.get("name") is not None:
-            entries[kind] = manager.registry.get(kind, node.name)
+            kind = "dataset" if key == "target_dataset" else key
+            entries[key] = manager.registry.get(kind, node.name)
     if "encoder" in entries and not ("model" in entries and entries["model"].accepts("encoder")):
         del entries["encoder"]
     return entries

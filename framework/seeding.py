@@ -25,9 +25,12 @@ def seed_everything(seed: int) -> bool:
     np.random.seed(seed)
     if "torch" not in sys.modules:
         return False
-    import lightning
     import torch
 
-    lightning.seed_everything(seed, workers=True, verbose=False)
+    torch.manual_seed(seed)
+    if "lightning" in sys.modules:  # its data-loader workers read the seed it records
+        import lightning
+
+        lightning.seed_everything(seed, workers=True, verbose=False)
     torch.use_deterministic_algorithms(True, warn_only=True)
     return True

@@ -4,7 +4,8 @@ torch, OpenMP and BLAS each start one thread per core by default. With two paral
 two cores that is four busy threads fighting for two cores, and spinning threads turned 10 s
 MLP jobs into 230-330 s ones on a shared machine. The framework, not each plugin, therefore
 sets every job's budget: ``os.cpu_count() // parallel jobs`` threads (at least one), applied to
-torch and to every OpenMP/BLAS pool through threadpoolctl, and recorded in the result.
+torch (where the job's plugins loaded it) and to every OpenMP/BLAS pool through threadpoolctl,
+and recorded in the result.
 """
 
 from __future__ import annotations

@@ -183,7 +183,7 @@ def test_a_raising_logger_leaves_a_good_job_good(tmp_path, monkeypatch):
     session = Session()
     logger = RaisingLogger()
     monkeypatch.setattr("framework.runner._optional_plugin",
-                        lambda cfg, m, kind: logger if kind == "logger" else None)
+                        lambda cfg, m, kind, **injected: logger if kind == "logger" else None)
     record = run(tmp_path, ["model=lr"], session=session)
     assert record["status"] == "ok"
     on_disk = json.loads((tmp_path / "job" / "result.json").read_text())
@@ -291,3 +291,13 @@ def test_a_schema_1_result_still_reads_into_the_same_leaderboard_row(tmp_path):
     rows = [Leaderboard.from_dirs([tmp_path / name]).runs.query("kind == 'method'")[columns]
             .to_dict("records") for name in ("new", "old")]
     assert rows[0] == rows[1] and "test_size=0.3" in rows[0][0]["setting"]
+
+
+def test_the_job_seed_reaches_the_representation(tmp_path):
+    """TxGraph's autoencoder is initialised from the job's seed, as the model is: with a fixed
+    seed of its own, every seed of rf_txgraph shared one representation."""
+    from framework.runner import prepare
+
+    job = prepare(make_config([*TINY_SIM, "method=abgrl", "representation.epochs=1",
+                               "seed=2"], tmp_path))
+    assert job.representation.seed == 2
