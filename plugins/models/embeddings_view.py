@@ -59,7 +59,11 @@ def draw(before: np.ndarray, after: np.ndarray, labels: np.ndarray, names: list[
 
 
 def _run(args: argparse.Namespace) -> int:
-    import torch
+    try:
+        import torch
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"chainsleuth embeddings needs {exc.name}, which the 'neural' extra "
+                          f'installs: pip install "chainsleuth[neural]"') from None
 
     from framework.hydra_app import compose_config
     from framework.runner import prepare

@@ -7,7 +7,7 @@ import sys
 import textwrap
 
 import pytest
-from helpers import REPO, TINY_SIM
+from helpers import REPO, TINY_SIM, WITHOUT_NEURAL
 
 from framework.errors import PluginError
 from framework.plugin_manager import PluginManager
@@ -64,23 +64,6 @@ def test_a_run_imports_only_the_plugins_it_uses(tmp_path):
                    "plugins.representations.txgraph", "plugins.models.xgboost_model"):
         assert unused not in seen["plugins"]
     assert "torch" not in seen["heavy"]  # lr takes no encoder: the default one is not loaded
-
-
-WITHOUT_NEURAL = """
-import sys
-from importlib.abc import MetaPathFinder
-
-class NotInstalled(MetaPathFinder):
-    # The 'neural' extra left out: torch, lightning and PyG cannot be imported.
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "lightning", "torch_geometric"):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-
-sys.meta_path.insert(0, NotInstalled())
-from framework.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
 
 
 @pytest.mark.parametrize("model, works", [("lr", True), ("mlp", False)])

@@ -26,6 +26,24 @@ TINY_SIM = ["dataset.days=8", "dataset.individual_wallet=250", "dataset.exchange
             "dataset.money_laundering=5", "dataset.phishing=10", "dataset.max_per_class=80"]
 FAST = ["trainer.max_epochs=3", "trainer.enable_progress_bar=false"]
 
+# `python -c WITHOUT_NEURAL <chainsleuth args>`: the CLI with the 'neural' extra missing (torch,
+# Lightning and PyG cannot be imported), to check what a core-only install does.
+WITHOUT_NEURAL = """
+import sys
+from importlib.abc import MetaPathFinder
+
+class NotInstalled(MetaPathFinder):
+    # The 'neural' extra left out: torch, lightning and PyG cannot be imported.
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "lightning", "torch_geometric"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, NotInstalled())
+from framework.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
 
 def make_config(overrides: list[str], tmp_path: Path, with_hydra: bool = False) -> DictConfig:
     register_plugin_configs(PluginManager())

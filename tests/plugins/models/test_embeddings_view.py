@@ -2,8 +2,10 @@
 shows its progress with an ETA where progress is shown, and nothing in a log."""
 
 import re
+import subprocess
+import sys
 
-from helpers import TINY_SIM, run_cli
+from helpers import REPO, TINY_SIM, WITHOUT_NEURAL, run_cli
 
 QUICK = [*TINY_SIM, "model.pretrain_epochs=2", "model.n_views=2", "trainer.max_epochs=2"]
 # No policy variable from the developer's shell: captured output is not a terminal, so quiet.
@@ -39,3 +41,11 @@ def test_embeddings_command_rejects_models_without_encoder(tmp_path):
     done = run_cli(["embeddings", "--out", str(tmp_path / "x.png"), "model=lr", *TINY_SIM],
                    tmp_path)
     assert done.returncode == 2 and "no encoder embeddings" in done.stderr
+
+
+def test_embeddings_without_the_neural_extra_names_it(tmp_path):
+    done = subprocess.run([sys.executable, "-c", WITHOUT_NEURAL, "embeddings", "--out",
+                           str(tmp_path / "x.png"), *TINY_SIM], cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert 'pip install "chainsleuth[neural]"' in done.stderr
