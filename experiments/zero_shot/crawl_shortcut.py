@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framework.hydra_app import compose_config
 from framework.references import reference_results
-from framework.runner import load_dataset
 from framework.session import Session
+from study_splits import setting_data
 
 HERE = Path(__file__).resolve().parent
 
@@ -34,12 +33,7 @@ def shortcut_scores(settings: list[str], seeds: list[int]) -> pd.DataFrame:
     session = Session()
     rows = []
     for setting in settings:
-        unseen_class = dict(part.split("=") for part in setting.split(","))["unseen_class"]
-        cfg = compose_config(["dataset=ethereum_txs", "scenario=zero_shot",
-                              f"scenario.unseen_class={unseen_class}"], session.plugins)
-        data = load_dataset(cfg, session)
-        scenario = session.plugins.registry.create("scenario", {"name": "zero_shot",
-                                                                "unseen_class": unseen_class})
+        data, scenario = setting_data(setting, session)
         for seed in seeds:
             task = scenario.split(data, seed).without_test_neighbours(data.graph, data.y < 0)
             unseen = np.flatnonzero(np.isin(task.test, task.slices["unseen"]))

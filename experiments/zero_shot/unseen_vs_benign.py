@@ -26,10 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from framework.hydra_app import compose_config
-from framework.runner import load_dataset
 from framework.session import Session
 from framework.statistics import bootstrap_interval
+from study_splits import setting_data
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,12 +38,7 @@ def split_sizes(settings: list[str]) -> dict[str, tuple[int, int]]:
     session = Session()
     sizes = {}
     for setting in settings:
-        unseen_class = dict(part.split("=") for part in setting.split(","))["unseen_class"]
-        cfg = compose_config(["dataset=ethereum_txs", "scenario=zero_shot",
-                              f"scenario.unseen_class={unseen_class}"], session.plugins)
-        data = load_dataset(cfg, session)
-        scenario = session.plugins.registry.create("scenario", {"name": "zero_shot",
-                                                                "unseen_class": unseen_class})
+        data, scenario = setting_data(setting, session)
         task = scenario.split(data, 0)
         test_y = task.y[task.test]
         sizes[setting] = (len(task.slices["unseen"]), int((test_y != task.positive_class).sum()))
