@@ -39,6 +39,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from libraries.graph_etl.columnar import build_columnar
 from libraries.graph_etl.errors import GraphDataError
 from libraries.graph_etl.tables import SCHEMAS, BlockTables
 
@@ -176,30 +177,31 @@ def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
 
 
 def build_graph(tables: BlockTables, utxos: pa.Table | None = None, max_inputs: int = 20,
-                max_outputs: int = 20, memory_limit: str = "2GB",
-                temp_directory: str | None = None,
-                engine: SqlEngine | None = None) -> BitcoinGraph:
+                max_outputs: int = 20, engine: SqlEngine | None = None) -> BitcoinGraph:
     """Resolve inputs and build every node and edge table of the loaded blocks.
 
-    ``engine`` runs the SQL stages (default: an in-process DuckDB with ``memory_limit`` and
-    ``temp_directory`` for spilling); :class:`.spark_engine.SparkEngine` runs the same stages.
+    ``engine``: None computes the graph in memory (:mod:`.columnar`, compiled loops over
+    integer codes: the fast path for batches that fit in memory, which a store's appends do);
+    a SQL engine runs the same model as SQL stages: :class:`DuckDBEngine` (spills to disk past
+    its memory limit) or :class:`.spark_engine.SparkEngine` (a cluster). All give identical
+    tables.
     """
-    own = engine is None
-    engine = engine or DuckDBEngine(memory_limit, temp_directory)
-    try:
-        return _build(tables, utxos, max_inputs, max_outputs, engine)
-    finally:
-        if own:
-            engine.close()
+    if engine is None:
+        edges, scripts = build_columnar(tables, _prior(utxos), max_inputs, max_outputs)
+        return _assemble(tables, edges, scripts)
+    return _build(tables, utxos, max_inputs, max_outputs, engine)
+
+
+def _prior(utxos: pa.Table | None) -> pa.Table:
+    return (utxos.select(["txid", "vout", "script_id", "value"]) if utxos is not None
+            else SCHEMAS["utxos"].empty_table())
 
 
 def _build(tables: BlockTables, utxos: pa.Table | None, max_inputs: int, max_outputs: int,
            engine: SqlEngine) -> BitcoinGraph:
     engine.register("inputs", tables.inputs)
     engine.register("outputs", tables.outputs)
-    empty = SCHEMAS["utxos"].empty_table()
-    engine.register("prior", utxos.select(["txid", "vout", "script_id", "value"])
-                    if utxos is not None else empty)
+    engine.register("prior", _prior(utxos))
     for name, query in STAGES.items():
         engine.materialize(name, query.format(max_inputs=int(max_inputs),
                                               max_outputs=int(max_outputs)))
@@ -217,10 +219,18 @@ def _build(tables: BlockTables, utxos: pa.Table | None, max_inputs: int, max_out
         raise GraphDataError(f"tx {txid} spends less than it pays out (negative fee)")
     edges = {name: _sorted(_typed(engine.query(query)), ["src", "dst", "height"])
              for name, query in EDGES.items()}
+    return _assemble(tables, edges, _sorted(_typed(engine.query(NODES["Script"])), ["id"]))
+
+
+def _assemble(tables: BlockTables, edges: dict[str, pa.Table], scripts: pa.Table) -> BitcoinGraph:
+    """The graph from the computed edges and Script nodes, and the tables' own columns: Tx and
+    Block nodes and Confirms edges."""
+    txs = tables.transactions
+    edges = dict(edges)
     edges["Confirms"] = _sorted(pa.table({"src": txs["height"], "dst": txs["txid"],
                                           "height": txs["height"]}), ["src", "dst", "height"])
     nodes = {"Coinbase": pa.table({"id": ["coinbase"]}),
-             "Script": _sorted(_typed(engine.query(NODES["Script"])), ["id"]),
+             "Script": scripts,
              "Tx": _sorted(txs.select(["txid", "height", "position"]), ["height", "position"])
              .select(["txid", "height"]).rename_columns(["id", "height"]),
              "Block": _sorted(tables.blocks.select(["height", "hash", "time"])

@@ -70,8 +70,10 @@ def _configure(parser: argparse.ArgumentParser) -> None:
                        help="height of the first block when coinbases predate BIP 34")
     build.add_argument("--max-inputs", type=int, default=20)
     build.add_argument("--max-outputs", type=int, default=20)
-    build.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
-                       help="SQL engine for the ETL stages (spark: pyspark, local[*] or a cluster)")
+    build.add_argument("--engine", choices=("memory", "duckdb", "spark"), default="memory",
+                       help="memory: compiled, in memory (fastest, the default); duckdb: SQL "
+                            "that spills to disk; spark: the same SQL on pyspark, local[*] or "
+                            "a cluster. All three give identical graphs")
     build.add_argument("--spark-master", default="local[*]", help="Spark master URL")
     build.add_argument("--schema", choices=SCHEMAS, default="v1", help=_SCHEMA_HELP)
     build.add_argument("--undo-depth", type=int, default=100, metavar="BLOCKS",
@@ -133,7 +135,11 @@ def _run_etl(args: argparse.Namespace) -> int:
     if args.graph_action == "build":
         tables, prevouts, counted = _build_input(args, store)
         engine = None
-        if args.engine == "spark":
+        if args.engine == "duckdb":
+            from libraries.graph_etl.graph import DuckDBEngine
+
+            engine = DuckDBEngine()
+        elif args.engine == "spark":
             from libraries.graph_etl.spark_engine import SparkEngine
 
             engine = SparkEngine(args.spark_master)
@@ -228,7 +234,7 @@ def _run_eba(args: argparse.Namespace) -> int:
     if args.utxo is not None:
         raise DataError("graph build --schema eba-v2 reads each spent output from Core JSON "
                         "(verbosity 3); --utxo applies to v1 only")
-    if args.engine != "duckdb":
+    if args.engine != "memory":
         raise DataError("graph build --schema eba-v2 is built in Python from Core JSON; "
                         "--engine does not apply")
     if args.rpc:
