@@ -27,7 +27,7 @@ from libraries.simulation.chain import ChainSimulator, SimulationConfig
 def _graph(blocks: list[dict]) -> tuple[GraphIndex, float, int]:
     started = time.perf_counter()
     tables, prevouts = tables_from_json(blocks, "chain_sim blocks")
-    graph = build_graph(tables, prevouts, memory_limit="8GB")
+    graph = build_graph(tables, prevouts)
     built = time.perf_counter() - started
     return GraphIndex(graph), built, sum(t.num_rows for t in graph.edges.values())
 
