@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from libraries.bitcoin_wire.encoding import hash160
-from libraries.bitcoin_wire.sha256_kernel import double_sha256_into, new_scratch, sha256_into
+from libraries.bitcoin_wire.sha256_kernel import double_sha256_into, new_hasher, sha256_into
 
 SCRIPT_TYPES = ("pubkeyhash", "scripthash", "witness_v0_keyhash", "witness_v0_scripthash",
                 "witness_v1_taproot", "witness_unknown", "pubkey", "nulldata", "nonstandard")
@@ -34,21 +34,20 @@ _SCRIPT_PREFIX = np.frombuffer(b"script:", np.uint8)
 _BASE58_CHUNK = 58**5  # five base58 digits per long division (fits 32 bits)
 
 
-@numba.njit(cache=True)
-def _work():
-    """The work arrays of :func:`_base58check`, allocated once per column of scripts."""
-    return (new_scratch(), np.empty(56, np.uint8), np.empty(7, np.uint64),
+def _work() -> tuple:
+    """A hasher and the work arrays of :func:`_base58check`, made once per column of scripts."""
+    return (new_hasher(), np.empty(56, np.uint8), np.empty(7, np.uint64),
             np.empty(40, np.uint8))
 
 
 @numba.njit(cache=True)
-def _base58check(payload, chars, row, scratch, data, words, digits):
+def _base58check(payload, chars, row, hasher, data, words, digits):
     """Base58Check of a 21-byte payload into ``chars[row]``; returns the length. The number is
     divided by 58^5 per pass over 32-bit words, so a 25-byte address takes 7 passes. ``data``
     (uint8[56]), ``words`` (uint64[7]) and ``digits`` (uint8[40]) are reused work arrays."""
     data[:3] = 0  # 3 bytes of padding, the payload, then its 4-byte checksum
     data[3:24] = payload
-    double_sha256_into(payload, 0, 21, data, 24, scratch)  # 32 bytes; the first 4 are kept
+    double_sha256_into(payload, 0, 21, data, 24, hasher)  # 32 bytes; the first 4 are kept
     zeros = 0
     while zeros < 25 and data[3 + zeros] == 0:
         zeros += 1
@@ -128,25 +127,26 @@ def _segwit_address(version, data, start, end, chars, row):
 
 
 @numba.njit(cache=True)
-def _encode_scripts(data, starts, ends, chars, lengths, kinds):
-    """Classify and encode every script ``data[starts[i]:ends[i]]``. P2PK rows are left with
-    length 0: their address needs RIPEMD-160, which the caller does with :mod:`hashlib`."""
+def _encode_scripts(data, starts, ends, chars, lengths, kinds, work):
+    """Classify and encode every script ``data[starts[i]:ends[i]]`` (``work``: see
+    :func:`_work`). P2PK rows are left with length 0: their address needs RIPEMD-160, which the
+    caller does with :mod:`hashlib`."""
     payload = np.empty(21, np.uint8)
     digest = np.empty(32, np.uint8)
-    scratch, data58, words, digits = _work()
+    hasher, data58, words, digits = work
     for row in range(starts.shape[0]):
         s, n = starts[row], ends[row] - starts[row]
         if n == 25 and data[s] == 0x76 and data[s + 1] == 0xA9 and data[s + 2] == 0x14 and (
                 data[s + 23] == 0x88 and data[s + 24] == 0xAC):
             payload[0] = 0
             payload[1:] = data[s + 3:s + 23]
-            lengths[row], kinds[row] = _base58check(payload, chars, row, scratch, data58, words,
+            lengths[row], kinds[row] = _base58check(payload, chars, row, hasher, data58, words,
                                                       digits), _P2PKH
             continue
         if n == 23 and data[s] == 0xA9 and data[s + 1] == 0x14 and data[s + 22] == 0x87:
             payload[0] = 5
             payload[1:] = data[s + 2:s + 22]
-            lengths[row], kinds[row] = _base58check(payload, chars, row, scratch, data58, words,
+            lengths[row], kinds[row] = _base58check(payload, chars, row, hasher, data58, words,
                                                       digits), _P2SH
             continue
         if n >= 4 and (data[s] == 0 or 0x51 <= data[s] <= 0x60) and data[s + 1] + 2 == n and (
@@ -172,29 +172,48 @@ def _encode_scripts(data, starts, ends, chars, lengths, kinds):
             continue
         kinds[row] = _NULLDATA if n and data[s] == 0x6A else _NONSTANDARD
         chars[row, :7] = _SCRIPT_PREFIX
-        sha256_into(data, s, s + n, digest, 0, scratch)
+        sha256_into(data, s, s + n, digest, 0, hasher)
         for i in range(32):
             chars[row, 7 + 2 * i] = _HEX[digest[i] >> 4]
             chars[row, 8 + 2 * i] = _HEX[digest[i] & 15]
         lengths[row] = 71
 
 
+@numba.njit(cache=True)
+def _base58_rows(payloads, rows, chars, lengths, work):
+    """Base58Check of each 21-byte payload into its row (P2PK keys hashed by the caller)."""
+    hasher, data58, words, digits = work
+    for i in range(rows.shape[0]):
+        lengths[rows[i]] = _base58check(payloads[i], chars, rows[i], hasher, data58, words, digits)
+
+
+@numba.njit(cache=True)
+def _compact(chars, offsets, text):
+    """The first ``offsets[i + 1] - offsets[i]`` characters of each row, end to end."""
+    for row in range(chars.shape[0]):
+        text[offsets[row]:offsets[row + 1]] = chars[row, :offsets[row + 1] - offsets[row]]
+
+
 def script_ids(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[pa.Array, pa.Array]:
     """(address or stable id, Core's script type) of every script ``data[starts[i]:ends[i]]``,
     as Arrow string columns."""
     n = len(starts)
-    chars = np.zeros((n, _WIDTH), np.uint8)
+    chars = np.empty((n, _WIDTH), np.uint8)
     lengths = np.zeros(n, np.int32)
     kinds = np.zeros(n, np.int8)
-    _encode_scripts(data, starts.astype(np.int64), ends.astype(np.int64), chars, lengths, kinds)
     work = _work()
-    for row in np.flatnonzero(kinds == _P2PK):
-        key = data[starts[row] + 1:ends[row] - 1].tobytes()
-        payload = np.frombuffer(b"\x00" + hash160(key), np.uint8)
-        lengths[row] = _base58check(payload, chars, row, *work)
+    _encode_scripts(np.ascontiguousarray(data), starts.astype(np.int64), ends.astype(np.int64),
+                    chars, lengths, kinds, work)
+    p2pk = np.flatnonzero(kinds == _P2PK)
+    if len(p2pk):
+        payloads = np.frombuffer(b"".join(
+            b"\x00" + hash160(data[starts[row] + 1:ends[row] - 1].tobytes()) for row in p2pk),
+            np.uint8).reshape(-1, 21)
+        _base58_rows(payloads, p2pk, chars, lengths, work)
     offsets = np.zeros(n + 1, np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    text = chars[np.arange(_WIDTH) < lengths[:, None]]
+    text = np.empty(int(offsets[-1]), np.uint8)
+    _compact(chars, offsets, text)
     ids = pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(text))
     types = pa.DictionaryArray.from_arrays(pa.array(kinds), pa.array(SCRIPT_TYPES))
     return ids, types.cast(pa.string())

@@ -19,18 +19,17 @@ the legacy serialisation of a transaction with no inputs.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
 import numba
 import numpy as np
 
-from libraries.bitcoin_wire.encoding import merkle_root, read_varint
+from libraries.bitcoin_wire.encoding import read_varint
 from libraries.bitcoin_wire.encoding import sha256d as dsha256
 from libraries.bitcoin_wire.errors import MalformedData
+from libraries.bitcoin_wire.sha256_kernel import double_sha256_into, new_hasher
 
-_sha256 = hashlib.sha256
 _NULL_TXID = "0" * 64
 SEGWIT_FLAG = 0x01
 
@@ -274,19 +273,48 @@ def _walk(data, pos, tx, inputs, outputs):
     return 0, pos, n_in_total, n_out_total
 
 
-def _txid_digests(raw: bytes, tx: np.ndarray) -> list[bytes]:
-    """Txids in internal byte order. :mod:`hashlib` (SHA-NI where the CPU has it) is faster
-    than a compiled SHA-256 here; a segwit tx is hashed without its marker and witness."""
-    view, sha = memoryview(raw), _sha256
-    digests = []
-    for start, body_start, body_end, end in tx[:, :4].tolist():
+@numba.njit(cache=True)
+def _txid_kernel(data, tx, digests, hasher):
+    """Every txid (internal byte order) into ``digests`` (uint8[count, 32]): a segwit
+    transaction is hashed without its marker, flag and witnesses, as its version, body and
+    lock time in one streaming hash."""
+    init, update, final, context, first = hasher
+    ctx, base = context.ctypes.data, data.ctypes.data
+    for t in range(tx.shape[0]):
+        start, body_start, body_end, end = tx[t, 0], tx[t, 1], tx[t, 2], tx[t, 3]
+        init(ctx)
         if body_start == start + 4:
-            digests.append(sha(sha(view[start:end]).digest()).digest())
+            update(ctx, base + start, end - start)
         else:
-            inner = sha(view[start:start + 4])
-            inner.update(view[body_start:body_end])
-            inner.update(view[end - 4:end])
-            digests.append(sha(inner.digest()).digest())
+            update(ctx, base + start, 4)
+            update(ctx, base + body_start, body_end - body_start)
+            update(ctx, base + end - 4, 4)
+        final(first.ctypes.data, ctx)
+        init(ctx)
+        update(ctx, first.ctypes.data, 32)
+        final(digests[t].ctypes.data, ctx)
+
+
+@numba.njit(cache=True)
+def _merkle_kernel(digests, hasher):
+    """The merkle root (internal byte order) of txid digests (uint8[count, 32], count >= 1):
+    pairs hashed level by level, an odd level's last node paired with itself."""
+    layer = digests.copy()
+    pair = np.empty(64, np.uint8)
+    width = layer.shape[0]
+    while width > 1:
+        for i in range(0, width, 2):
+            pair[:32] = layer[i]
+            pair[32:] = layer[i + 1] if i + 1 < width else layer[i]
+            double_sha256_into(pair, 0, 64, layer[i // 2], 0, hasher)
+        width = (width + 1) // 2
+    return layer[0].copy()
+
+
+def _txids(data: np.ndarray, tx: np.ndarray) -> np.ndarray:
+    """uint8[count, 32]: the txids of the transactions ``tx`` locates in ``data``."""
+    digests = np.empty((tx.shape[0], 32), np.uint8)
+    _txid_kernel(data, tx, digests, new_hasher())
     return digests
 
 
@@ -328,7 +356,7 @@ def parse_block(raw: bytes, source: str = "block", check_merkle: bool = True) ->
     if status:
         raise MalformedData(f"{source}: truncated or malformed block "
                             f"{_walk_failure(status, raw, pos, 'transaction')}")
-    digests = _txid_digests(raw, tx)
+    digests = _txids(data, tx)
     header = raw[:80]
     block = Block(hash=dsha256(header)[::-1].hex(),
                   version=int.from_bytes(header[0:4], "little", signed=True),
@@ -337,9 +365,9 @@ def parse_block(raw: bytes, source: str = "block", check_merkle: bool = True) ->
                   bits=int.from_bytes(header[72:76], "little"),
                   nonce=int.from_bytes(header[76:80], "little"), size=pos, raw=raw,
                   layout=BlockLayout(tx, inputs[:n_in].copy(), outputs[:n_out].copy()),
-                  txid_digests=np.frombuffer(b"".join(digests), np.uint8).reshape(count, 32))
+                  txid_digests=digests)
     if check_merkle:
-        computed = merkle_root(digests)[::-1].hex()
+        computed = _merkle_kernel(digests, new_hasher())[::-1].tobytes().hex()
         if computed != block.merkle_root:
             raise MalformedData(f"{source}: block {block.hash} is rejected: its header's merkle "
                                 f"root {block.merkle_root} does not match the root of its {count} "
@@ -359,7 +387,7 @@ def parse_transaction(raw: bytes, offset: int = 0,
     if status:
         raise MalformedData(f"{source}: truncated or malformed transaction "
                             f"{_walk_failure(status, raw, pos, 'field')}")
-    txid = _txid_digests(raw, tx)[0]
+    txid = _txids(data, tx)[0].tobytes()
     start, body_start, _, end = tx[0, :4].tolist()
     wtxid = txid if body_start == start + 4 else dsha256(raw[start:end])
     return txid[::-1].hex(), wtxid[::-1].hex(), end
@@ -380,7 +408,8 @@ def parse_bare_transaction(raw: bytes, source: str = "transaction") -> BareTrans
                             f"the transaction's end; expected one transaction and nothing after "
                             f"it")
     layout = BlockLayout(tx, inputs[:n_in], outputs[:n_out])
-    built = _transactions(raw, layout, [_txid_digests(raw, tx)[0][::-1].hex()])[0]
+    built = _transactions(raw, layout, [_txids(np.frombuffer(raw, np.uint8), tx)[0][::-1]
+                                        .tobytes().hex()])[0]
     _, body_start, body_end, _ = tx[0, :4].tolist()
     return BareTransaction(built, size=len(raw), stripped_size=8 + body_end - body_start)
 

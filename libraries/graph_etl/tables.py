@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numba
 import numpy as np
 import pyarrow as pa
 
@@ -61,27 +62,46 @@ class BlockTables:
 _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
 
 
-def hex_strings(rows: np.ndarray, reverse: bool = False) -> pa.Array:
-    """Hex of each row of a (n, k) uint8 matrix as an Arrow string column; ``reverse`` prints
-    hashes in Bitcoin's display order (internal byte order reversed)."""
-    rows = np.ascontiguousarray(rows[:, ::-1] if reverse else rows)
-    n, width = rows.shape
-    chars = np.empty((n, 2 * width), np.uint8)
-    chars[:, 0::2] = _HEX[rows >> 4]
-    chars[:, 1::2] = _HEX[rows & 15]
+@numba.njit(cache=True)
+def _hex_kernel(data, starts, width, reverse, chars):
+    for row in range(starts.shape[0]):
+        out = row * 2 * width
+        for j in range(width):
+            byte = data[starts[row] + (width - 1 - j if reverse else j)]
+            chars[out + 2 * j] = _HEX[byte >> 4]
+            chars[out + 2 * j + 1] = _HEX[byte & 15]
+
+
+def hex_strings(data: np.ndarray, starts: np.ndarray, width: int,
+                reverse: bool = False) -> pa.Array:
+    """Hex of the ``width`` bytes at each of ``starts`` in ``data`` (uint8) as an Arrow string
+    column, in one compiled pass; ``reverse`` prints hashes in Bitcoin's display order
+    (internal byte order reversed). A block's txids, the txid of each of its inputs and
+    outputs and the txids its inputs spend are all columns of this."""
+    n = len(starts)
+    chars = np.empty(n * 2 * width, np.uint8)
+    _hex_kernel(np.ascontiguousarray(data).reshape(-1), np.asarray(starts, np.int64), width,
+                reverse, chars)
     offsets = np.arange(0, 2 * width * (n + 1), 2 * width, dtype=np.int32)
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))
 
 
+@numba.njit(cache=True)
+def _gather_kernel(data, starts, ends, offsets, out):
+    for row in range(starts.shape[0]):
+        out[offsets[row]:offsets[row + 1]] = data[starts[row]:ends[row]]
+
+
 def _slices(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
     """``data[starts[i]:ends[i]]`` for every i as one Arrow binary column, gathered in a single
-    numpy pass (a block has thousands of output scripts)."""
+    compiled pass (a block has thousands of output scripts)."""
     lengths = (ends - starts).astype(np.int64)
     offsets = np.zeros(len(lengths) + 1, np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    index = np.arange(offsets[-1]) + np.repeat(starts.astype(np.int64) - offsets[:-1], lengths)
+    out = np.empty(int(offsets[-1]), np.uint8)
+    _gather_kernel(data, starts.astype(np.int64), ends.astype(np.int64), offsets, out)
     return pa.BinaryArray.from_buffers(pa.binary(), len(lengths), [None, pa.py_buffer(offsets),
-                                                                  pa.py_buffer(data[index])])
+                                                                  pa.py_buffer(out)])
 
 
 def _block_tables(block: Block, height: int,
@@ -95,7 +115,8 @@ def _block_tables(block: Block, height: int,
     first_out = layout.tx[:, 5]
     n_in = np.diff(np.append(first_in, n_in_rows))
     n_out = np.diff(np.append(first_out, n_out_rows))
-    txids = hex_strings(block.txid_digests, reverse=True)
+    digests = block.txid_digests.reshape(-1)
+    txids = hex_strings(digests, np.arange(n_tx) * 32, 32, reverse=True)
     positions = np.arange(n_tx)
     coinbase = positions == 0
     blocks = pa.table({"height": [height], "hash": [block.hash], "previous": [block.previous],
@@ -105,15 +126,18 @@ def _block_tables(block: Block, height: int,
                             schema=SCHEMAS["transactions"])
     spends = layout.inputs[n_in[0]:]  # the coinbase's input spends nothing
     input_tx = np.repeat(positions, n_in)[n_in[0]:]
-    prevouts = data[spends[:, :1] + np.arange(32)]
-    inputs = pa.table({"tx": first_tx + input_tx, "txid": txids.take(input_tx), "height": np.full(len(spends), height),
+    inputs = pa.table({"tx": first_tx + input_tx,
+                       "txid": hex_strings(digests, input_tx * 32, 32, reverse=True),
+                       "height": np.full(len(spends), height),
                        "n": np.arange(n_in[0], n_in_rows) - first_in[input_tx],
-                       "prev_txid": hex_strings(prevouts, reverse=True),
+                       "prev_txid": hex_strings(data, spends[:, 0], 32, reverse=True),
                        "prev_vout": spends[:, 1]}, schema=SCHEMAS["inputs"])
     output_tx = np.repeat(positions, n_out)
     script_id, script_type = script_ids(data, layout.outputs[:, 1], layout.outputs[:, 2])
     scripts = _slices(data, layout.outputs[:, 1], layout.outputs[:, 2])
-    outputs = pa.table({"tx": first_tx + output_tx, "txid": txids.take(output_tx), "height": np.full(n_out_rows, height),
+    outputs = pa.table({"tx": first_tx + output_tx,
+                        "txid": hex_strings(digests, output_tx * 32, 32, reverse=True),
+                        "height": np.full(n_out_rows, height),
                         "vout": np.arange(n_out_rows) - first_out[output_tx],
                         "script_id": script_id, "script_type": script_type,
                         "value": layout.outputs[:, 0], "coinbase": output_tx == 0,
