@@ -56,20 +56,25 @@ def _base58check(payload, chars, row, hasher, data, words, digits):
                     | (np.uint64(data[4 * i + 2]) << np.uint64(8)) | np.uint64(data[4 * i + 3]))
     count = 0
     chunk = np.uint64(_BASE58_CHUNK)
+    lead = 0  # words before ``lead`` are zero: each pass divides only the rest
     while True:
-        nonzero = False
+        while lead < 7 and words[lead] == 0:
+            lead += 1
         remainder = np.uint64(0)
-        for i in range(7):
+        for i in range(lead, 7):
             current = (remainder << np.uint64(32)) | words[i]
             words[i] = current // chunk
-            remainder = current % chunk
-            if words[i]:
-                nonzero = True
+            remainder = current - words[i] * chunk
         for _ in range(5):
             digits[count] = remainder % np.uint64(58)
             remainder //= np.uint64(58)
             count += 1
-        if not nonzero:
+        done = True
+        for i in range(lead, 7):
+            if words[i]:
+                done = False
+                break
+        if done:
             break
     while count > 0 and digits[count - 1] == 0:
         count -= 1

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from libraries.graph_etl import strings
 from libraries.graph_etl.errors import GraphDataError
 from libraries.graph_etl.tables import BlockTables
 
@@ -161,39 +162,18 @@ def _csr(groups: np.ndarray, n: int) -> np.ndarray:
     return np.searchsorted(groups, np.arange(n + 1)).astype(np.int64)
 
 
-@numba.njit(cache=True)
-def _gather_text(offsets, chars, codes, out_offsets, out):
-    for row in range(codes.shape[0]):
-        start = offsets[codes[row]]
-        out[out_offsets[row]:out_offsets[row + 1]] = chars[start:start + out_offsets[row + 1]
-                                                           - out_offsets[row]]
-
-
 class _Scripts:
     """Script ids as integer codes numbered in the sort order of the ids."""
 
     def __init__(self, *columns: pa.ChunkedArray | pa.Array) -> None:
-        encoded = pa.chunked_array([c for column in columns for c in (
-            column.chunks if isinstance(column, pa.ChunkedArray) else [column])],
-            type=pa.string()).combine_chunks().dictionary_encode()
-        order = pc.sort_indices(encoded.dictionary).to_numpy()
-        rank = np.empty(len(order), np.int64)
-        rank[order] = np.arange(len(order))
-        self.ids = encoded.dictionary.take(pa.array(order))
-        self._text = _text(self.ids, "script ids")
-        self.codes = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+        offsets, chars = strings.concatenated(*(strings.buffers(c, "script ids") for c in columns))
+        self.codes, ids = strings.encode_sorted(offsets, chars)
+        self._ids = strings.buffers(ids, "script ids")
+        self.count = len(ids)
 
     def text(self, codes: np.ndarray) -> pa.Array:
-        """The ids of ``codes`` as a string column (one compiled copy: Arrow's ``take`` on
-        strings costs several times more on the tens of thousands an edge table holds)."""
-        offsets, chars = self._text
-        lengths = offsets[1:] - offsets[:-1]
-        out_offsets = np.zeros(len(codes) + 1, np.int32)
-        np.cumsum(lengths[codes], out=out_offsets[1:])
-        out = np.empty(int(out_offsets[-1]), np.uint8)
-        _gather_text(offsets, chars, np.asarray(codes, np.int64), out_offsets, out)
-        return pa.StringArray.from_buffers(len(codes), pa.py_buffer(out_offsets),
-                                           pa.py_buffer(out))
+        """The ids of ``codes`` as a string column."""
+        return strings.gather(*self._ids, codes)
 
 
 @numba.njit(inline="always")
@@ -246,36 +226,38 @@ def _outpoint_join(want_offsets, want_data, want_vout, skip, have_offsets, have_
     return found
 
 
-def _text(column: pa.ChunkedArray | pa.Array, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets, bytes) of a string column, for compiled code."""
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if array.null_count:
-        raise GraphDataError(f"{what}: {array.null_count} null value(s) where text is expected")
-    array = array.cast(pa.string())
-    _, offsets, data = array.buffers()
-    starts = np.frombuffer(offsets, np.int32, count=len(array) + 1, offset=4 * array.offset)
-    chars = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
-    return starts.astype(np.int64), chars
-
-
 def _resolve(tables: BlockTables, utxos: pa.Table | None) -> tuple[np.ndarray, np.ndarray, pa.Table]:
     """For each input, the row of the batch's outputs it spends (or -1) and the row of the
-    returned UTXO rows (or -1); the UTXO rows returned are only those the batch spends. An
-    outpoint in both resolves to the batch's output."""
-    inputs, outputs = tables.inputs, tables.outputs
-    wanted = (*_text(inputs["prev_txid"], "inputs"), inputs["prev_vout"].to_numpy())
-    from_outputs = _outpoint_join(*wanted, np.zeros(inputs.num_rows, bool),
-                                  *_text(outputs["txid"], "outputs"), outputs["vout"].to_numpy())
+    returned UTXO rows (script id and value; or -1): those the batch spends, one per input
+    resolved there. An outpoint in both resolves to the batch's output."""
+    inputs, outputs, txs = tables.inputs, tables.outputs, tables.transactions
+    wanted = (*strings.buffers(inputs["prev_txid"], "inputs: prev_txid"),
+              inputs["prev_vout"].to_numpy())
+    # the batch's own outputs: the spent txid among the batch's transactions (a third as many
+    # strings as outputs), then (tx, vout) among the outputs' sorted keys
+    spent_tx = _outpoint_join(wanted[0], wanted[1], np.zeros(inputs.num_rows, np.int64),
+                              np.zeros(inputs.num_rows, bool),
+                              *strings.buffers(txs["txid"], "transactions: txid"),
+                              np.zeros(txs.num_rows, np.int64))
+    from_outputs = np.full(inputs.num_rows, -1, np.int64)
+    inside = np.flatnonzero(spent_tx >= 0)
+    if len(inside):
+        key = outputs["tx"].to_numpy() * (1 << 32) + outputs["vout"].to_numpy()
+        order = np.arange(len(key)) if np.all(key[1:] > key[:-1]) else np.argsort(key)
+        want = txs["tx"].to_numpy()[spent_tx[inside]] * (1 << 32) + wanted[2][inside]
+        at = np.minimum(np.searchsorted(key[order], want), len(key) - 1)
+        match = key[order][at] == want
+        from_outputs[inside[match]] = order[at[match]]
     open_rows = from_outputs < 0
     if utxos is None or not open_rows.any():
         return from_outputs, np.full(inputs.num_rows, -1, np.int64), (
             utxos.slice(0, 0) if utxos is not None else None)
-    rows = _outpoint_join(*wanted, ~open_rows, *_text(utxos["txid"], "UTXO table"),
+    rows = _outpoint_join(*wanted, ~open_rows, *strings.buffers(utxos["txid"], "UTXO table: txid"),
                           utxos["vout"].to_numpy())
-    used, from_utxos = np.unique(rows, return_inverse=True)
-    if used[0] < 0:  # unresolved inputs map to -1, which sorts first
-        used, from_utxos = used[1:], from_utxos - 1
-    return from_outputs, from_utxos, utxos.take(pa.array(used))
+    hit = rows >= 0
+    from_utxos = np.full(inputs.num_rows, -1, np.int64)
+    from_utxos[hit] = np.arange(int(hit.sum()))
+    return from_outputs, from_utxos, utxos.select(["script_id", "value"]).take(pa.array(rows[hit]))
 
 
 def build_columnar(tables: BlockTables, utxos: pa.Table | None, max_inputs: int,
@@ -377,7 +359,7 @@ def build_columnar(tables: BlockTables, utxos: pa.Table | None, max_inputs: int,
 
     node_code = np.concatenate([out_codes, tin_code])
     node_height = np.concatenate([outputs["height"].to_numpy(), tx_height[tin_tx]])
-    first_height = np.full(len(scripts.ids), np.iinfo(np.int64).max)
+    first_height = np.full(scripts.count, np.iinfo(np.int64).max)
     np.minimum.at(first_height, node_code, node_height)
     present = np.flatnonzero(first_height < np.iinfo(np.int64).max)
     script_nodes = pa.table({"id": scripts.text(present), "first_height": first_height[present]})

@@ -36,9 +36,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from libraries.graph_etl import strings
 from libraries.graph_etl.columnar import build_columnar
 from libraries.graph_etl.errors import GraphDataError
 from libraries.graph_etl.tables import SCHEMAS, BlockTables
@@ -227,8 +229,11 @@ def _assemble(tables: BlockTables, edges: dict[str, pa.Table], scripts: pa.Table
     Block nodes and Confirms edges."""
     txs = tables.transactions
     edges = dict(edges)
-    edges["Confirms"] = _sorted(pa.table({"src": txs["height"], "dst": txs["txid"],
-                                          "height": txs["height"]}), ["src", "dst", "height"])
+    rank = np.empty(txs.num_rows, np.int64)
+    rank[strings.sort_order(txs["txid"], "transactions: txid")] = np.arange(txs.num_rows)
+    order = pa.array(np.lexsort((rank, txs["height"].to_numpy())))
+    edges["Confirms"] = pa.table({"src": txs["height"], "dst": txs["txid"],
+                                  "height": txs["height"]}).take(order)
     nodes = {"Coinbase": pa.table({"id": ["coinbase"]}),
              "Script": scripts,
              "Tx": _sorted(txs.select(["txid", "height", "position"]), ["height", "position"])

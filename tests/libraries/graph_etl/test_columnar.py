@@ -62,6 +62,9 @@ def test_in_memory_and_duckdb_give_identical_graphs(workloads, duckdb_engine, li
             assert memory.nodes[kind].equals(sql.nodes[kind]), (name, kind)
         for kind in EDGE_TYPES:
             assert memory.edges[kind].equals(sql.edges[kind]), (name, kind, limit)
+        for kind in EDGE_TYPES:  # every table in the order the contract states, by Arrow's sort
+            table = memory.edges[kind]
+            assert table.equals(table.sort_by([(k, "ascending") for k in ("src", "dst", "height")]))
         if limit == 20:
             assert memory.edges["Transfers"].num_rows > 0, name
         if limit == 0:

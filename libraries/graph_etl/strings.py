@@ -1,0 +1,221 @@
+"""Compiled operations on Arrow string columns: the in-memory engine's text handling.
+
+A block batch carries tens of thousands of addresses and txids. Arrow's kernels for dictionary
+encoding, sorting and ``take`` on strings are general; these are narrower and several times
+faster on such columns: a hash dictionary (FNV-1a, equality checked in full), a most-
+significant-first sort on 8-byte big-endian words, and a gather. Strings compare as Arrow and
+DuckDB compare them: bytewise, a proper prefix first.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pyarrow as pa
+
+from libraries.graph_etl.errors import GraphDataError
+
+
+def buffers(column: pa.ChunkedArray | pa.Array, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets int64[n + 1], bytes uint8) of a string column, for compiled code; ``what``
+    names the column in the error a null raises."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if array.null_count:
+        raise GraphDataError(f"{what}: {array.null_count} null value(s) where text is expected")
+    array = array.cast(pa.string())
+    _, offsets, data = array.buffers()
+    starts = np.frombuffer(offsets, np.int32, count=len(array) + 1, offset=4 * array.offset)
+    chars = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return starts.astype(np.int64), chars
+
+
+def concatenated(*columns: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The buffers of several columns' strings end to end."""
+    offsets, chars, base = [np.zeros(1, np.int64)], [], 0
+    for starts, data in columns:
+        offsets.append(starts[1:] - starts[0] + base)
+        chars.append(data[starts[0]:starts[-1]])
+        base += int(starts[-1] - starts[0])
+    return np.concatenate(offsets), (np.concatenate(chars) if chars else np.zeros(0, np.uint8))
+
+
+def from_buffers(offsets: np.ndarray, chars: np.ndarray) -> pa.Array:
+    offsets32 = np.asarray(offsets, np.int32)
+    return pa.StringArray.from_buffers(len(offsets32) - 1, pa.py_buffer(offsets32),
+                                       pa.py_buffer(np.ascontiguousarray(chars)))
+
+
+@numba.njit(cache=True)
+def _gather(offsets, chars, rows):
+    out_offsets = np.zeros(rows.shape[0] + 1, np.int64)
+    for i in range(rows.shape[0]):
+        out_offsets[i + 1] = out_offsets[i] + offsets[rows[i] + 1] - offsets[rows[i]]
+    out = np.empty(out_offsets[-1], np.uint8)
+    for i in range(rows.shape[0]):
+        out[out_offsets[i]:out_offsets[i + 1]] = chars[offsets[rows[i]]:offsets[rows[i] + 1]]
+    return out_offsets, out
+
+
+def gather(offsets: np.ndarray, chars: np.ndarray, rows: np.ndarray) -> pa.Array:
+    """Strings ``rows`` of a column given by its buffers, as a new string column."""
+    return from_buffers(*_gather(offsets, chars, np.asarray(rows, np.int64)))
+
+
+@numba.njit(inline="always")
+def _same(chars_a, a0, a1, chars_b, b0, b1):
+    if a1 - a0 != b1 - b0:
+        return False
+    for k in range(a1 - a0):
+        if chars_a[a0 + k] != chars_b[b0 + k]:
+            return False
+    return True
+
+
+@numba.njit(cache=True)
+def _dictionary(offsets, chars):
+    """Per row, the number of its string among the distinct strings (first-seen order), and the
+    first row of each distinct string."""
+    n = offsets.shape[0] - 1
+    size = 2
+    while size < 2 * n:
+        size <<= 1
+    mask = np.uint64(size - 1)
+    slots = np.full(size, -1, np.int64)
+    codes = np.empty(n, np.int64)
+    first = np.empty(n, np.int64)
+    count = 0
+    for row in range(n):
+        start, end = offsets[row], offsets[row + 1]
+        # FNV-1a over the first 8 and last 16 bytes and the length: addresses and hex ids end
+        # in checksum or hash characters, so that separates them as well as every byte would
+        h = np.uint64(14695981039346656037) ^ np.uint64(end - start)
+        for i in range(start, min(start + 8, end)):
+            h = (h ^ np.uint64(chars[i])) * np.uint64(1099511628211)
+        for i in range(max(end - 16, start + 8), end):
+            h = (h ^ np.uint64(chars[i])) * np.uint64(1099511628211)
+        j = h & mask
+        while True:
+            slot = slots[j]
+            if slot < 0:
+                slots[j] = count
+                first[count] = row
+                codes[row] = count
+                count += 1
+                break
+            other = first[slot]
+            if _same(chars, offsets[other], offsets[other + 1], chars, start, end):
+                codes[row] = slot
+                break
+            j = (j + np.uint64(1)) & mask
+    return codes, first[:count]
+
+
+@numba.njit(inline="always")
+def _word(chars, start, end, depth):
+    """Bytes ``8 * depth`` to ``8 * depth + 7`` of a string, big-endian, zero-padded."""
+    word = np.uint64(0)
+    for b in range(8):
+        i = start + 8 * depth + b
+        word = (word << np.uint64(8)) | np.uint64(chars[i] if i < end else 0)
+    return word
+
+
+@numba.njit(cache=True)
+def _argsort_words(keys):
+    """Stable argsort of uint64 keys: LSD radix, 8 bits a pass, passes over constant digits
+    skipped (a run of strings sharing a prefix often differs in few bytes of a word)."""
+    n = keys.shape[0]
+    order = np.arange(n)
+    spare = np.empty(n, np.int64)
+    counts = np.empty(257, np.int64)
+    varying = np.uint64(0)
+    for i in range(1, n):
+        varying |= keys[i] ^ keys[0]
+    for shift in range(0, 64, 8):
+        if not (varying >> np.uint64(shift)) & np.uint64(0xFF):
+            continue
+        counts[:] = 0
+        for i in range(n):
+            counts[((keys[order[i]] >> np.uint64(shift)) & np.uint64(0xFF)) + 1] += 1
+        for d in range(256):
+            counts[d + 1] += counts[d]
+        for i in range(n):
+            digit = (keys[order[i]] >> np.uint64(shift)) & np.uint64(0xFF)
+            spare[counts[digit]] = order[i]
+            counts[digit] += 1
+        order, spare = spare, order
+    return order
+
+
+@numba.njit(cache=True)
+def _small_argsort(keys):
+    """Insertion sort's argsort, for the short runs most refinements leave."""
+    n = keys.shape[0]
+    order = np.arange(n)
+    for i in range(1, n):
+        current = order[i]
+        j = i - 1
+        while j >= 0 and keys[order[j]] > keys[current]:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = current
+    return order
+
+
+@numba.njit(cache=True)
+def _sort(offsets, chars, rows):
+    """``rows`` ordered by their strings (distinct strings): sorted on the first 8-byte word,
+    then each run of equal words on the next, until every run is one string; strings equal up
+    to their zero padding (one a prefix of the other) order by length."""
+    n = rows.shape[0]
+    order = rows.copy()
+    keys = np.empty(n, np.uint64)
+    stack_lo = np.empty(n + 1, np.int64)
+    stack_hi = np.empty(n + 1, np.int64)
+    stack_depth = np.empty(n + 1, np.int64)
+    top = 0
+    if n > 1:
+        stack_lo[0], stack_hi[0], stack_depth[0] = 0, n, 0
+        top = 1
+    while top:
+        top -= 1
+        lo, hi, depth = stack_lo[top], stack_hi[top], stack_depth[top]
+        longest = 0
+        for i in range(lo, hi):
+            r = order[i]
+            longest = max(longest, offsets[r + 1] - offsets[r])
+            keys[i] = _word(chars, offsets[r], offsets[r + 1], depth)
+        if 8 * depth >= longest:  # all equal but for their lengths
+            for i in range(lo, hi):
+                r = order[i]
+                keys[i] = np.uint64(offsets[r + 1] - offsets[r])
+            within = _small_argsort(keys[lo:hi]) if hi - lo <= 32 else _argsort_words(keys[lo:hi])
+            order[lo:hi] = order[lo:hi][within]
+            continue
+        within = _small_argsort(keys[lo:hi]) if hi - lo <= 32 else _argsort_words(keys[lo:hi])
+        order[lo:hi] = order[lo:hi][within]
+        sorted_keys = keys[lo:hi][within]
+        run = lo
+        for i in range(lo + 1, hi + 1):
+            if i == hi or sorted_keys[i - lo] != sorted_keys[run - lo]:
+                if i - run > 1:
+                    stack_lo[top], stack_hi[top], stack_depth[top] = run, i, depth + 1
+                    top += 1
+                run = i
+    return order
+
+
+def sort_order(column: pa.ChunkedArray | pa.Array, what: str) -> np.ndarray:
+    """The permutation that sorts a string column (equal strings in any order)."""
+    offsets, chars = buffers(column, what)
+    return _sort(offsets, chars, np.arange(len(offsets) - 1))
+
+
+def encode_sorted(offsets: np.ndarray, chars: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """(code per row, distinct strings): codes number the distinct strings in their sort
+    order, so sorting rows by code sorts them by string."""
+    codes, first = _dictionary(offsets, chars)
+    order = _sort(offsets, chars, first)
+    rank = np.empty(len(order), np.int64)
+    rank[codes[order]] = np.arange(len(order))
+    return rank[codes], gather(offsets, chars, order)
