@@ -178,12 +178,10 @@ class _Scripts:
 
 @numba.njit(inline="always")
 def _outpoint_hash(data, start, end, vout):
-    """FNV-1a over a txid's first 16 and last 8 characters, mixed with the output index: a
-    txid's hex is random, so that is as good as hashing all 64 (equality is checked in full)."""
-    h = np.uint64(14695981039346656037)
+    """FNV-1a over a txid's first 16 characters (64 random bits: a txid's hex is a hash) and
+    its length, mixed with the output index; equality is checked in full."""
+    h = np.uint64(14695981039346656037) ^ np.uint64(end - start)
     for i in range(start, min(start + 16, end)):
-        h = (h ^ np.uint64(data[i])) * np.uint64(1099511628211)
-    for i in range(max(end - 8, start + 16), end):
         h = (h ^ np.uint64(data[i])) * np.uint64(1099511628211)
     return h ^ (np.uint64(vout) * np.uint64(0x9E3779B97F4A7C15))
 
