@@ -187,6 +187,42 @@ def _outpoint_hash(data, start, end, vout):
 
 
 @numba.njit(cache=True)
+def _txid_lookup(key_offsets, key_data, query_offsets, query_data):
+    """For each query txid, the first key row with that txid, else -1: a hash table over the
+    keys (a batch's transactions, distinct txids) probed by the queries (inputs, many of which
+    spend the same transaction)."""
+    n = key_offsets.shape[0] - 1
+    size = 2
+    while size < 2 * n:
+        size <<= 1
+    mask = np.uint64(size - 1)
+    slots = np.full(size, -1, np.int64)
+    for row in range(n):
+        j = _outpoint_hash(key_data, key_offsets[row], key_offsets[row + 1], 0) & mask
+        while slots[j] >= 0:
+            j = (j + np.uint64(1)) & mask
+        slots[j] = row
+    found = np.full(query_offsets.shape[0] - 1, -1, np.int64)
+    for i in range(found.shape[0]):
+        start, end = query_offsets[i], query_offsets[i + 1]
+        j = _outpoint_hash(query_data, start, end, 0) & mask
+        while slots[j] >= 0:
+            row = slots[j]
+            if key_offsets[row + 1] - key_offsets[row] == end - start:
+                same = True
+                offset = key_offsets[row] - start
+                for k in range(start, end):
+                    if query_data[k] != key_data[k + offset]:
+                        same = False
+                        break
+                if same:
+                    found[i] = row
+                    break
+            j = (j + np.uint64(1)) & mask
+    return found
+
+
+@numba.njit(cache=True)
 def _outpoint_join(want_offsets, want_data, want_vout, skip, have_offsets, have_data, have_vout):
     """For each wanted outpoint (txid text, vout) not skipped, the first row of the ``have``
     outpoints equal to it, else -1: a hash table over the wanted side (a batch's inputs, the
@@ -233,10 +269,8 @@ def _resolve(tables: BlockTables, utxos: pa.Table | None) -> tuple[np.ndarray, n
               inputs["prev_vout"].to_numpy())
     # the batch's own outputs: the spent txid among the batch's transactions (a third as many
     # strings as outputs), then (tx, vout) among the outputs' sorted keys
-    spent_tx = _outpoint_join(wanted[0], wanted[1], np.zeros(inputs.num_rows, np.int64),
-                              np.zeros(inputs.num_rows, bool),
-                              *strings.buffers(txs["txid"], "transactions: txid"),
-                              np.zeros(txs.num_rows, np.int64))
+    spent_tx = _txid_lookup(*strings.buffers(txs["txid"], "transactions: txid"),
+                            wanted[0], wanted[1])
     from_outputs = np.full(inputs.num_rows, -1, np.int64)
     inside = np.flatnonzero(spent_tx >= 0)
     if len(inside):
