@@ -18,6 +18,8 @@ outpoint is expected once in each (the store and the UTXO readers refuse duplica
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numba
 import numpy as np
 import pyarrow as pa
@@ -260,10 +262,31 @@ def _outpoint_join(want_offsets, want_data, want_vout, skip, have_offsets, have_
     return found
 
 
-def _resolve(tables: BlockTables, utxos: pa.Table | None) -> tuple[np.ndarray, np.ndarray, pa.Table]:
-    """For each input, the row of the batch's outputs it spends (or -1) and the row of the
-    returned UTXO rows (script id and value; or -1): those the batch spends, one per input
-    resolved there. An outpoint in both resolves to the batch's output."""
+def find_outpoints(want: pa.Table, have: pa.Table) -> np.ndarray:
+    """For each (txid, vout) row of ``want``, the first row of ``have`` with the same outpoint,
+    else -1 (both tables have ``txid`` and ``vout`` columns)."""
+    return _outpoint_join(*strings.buffers(want["txid"], "txid"), want["vout"].to_numpy(),
+                          np.zeros(want.num_rows, bool), *strings.buffers(have["txid"], "txid"),
+                          have["vout"].to_numpy())
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Where each input of a batch finds the output it spends: a row of the batch's outputs,
+    else a row of the UTXO table, else -1 in both (unresolved)."""
+
+    from_outputs: np.ndarray
+    from_utxos: np.ndarray
+
+    @property
+    def unresolved(self) -> np.ndarray:
+        return np.flatnonzero((self.from_outputs < 0) & (self.from_utxos < 0))
+
+
+def resolve(tables: BlockTables, utxos: pa.Table | None) -> Resolution:
+    """Every input's spent output (an outpoint in both resolves to the batch's output). The
+    UTXO table is scanned once against a hash table of the inputs, so a whole UTXO set costs
+    one pass and no sort."""
     inputs, outputs, txs = tables.inputs, tables.outputs, tables.transactions
     wanted = (*strings.buffers(inputs["prev_txid"], "inputs: prev_txid"),
               inputs["prev_vout"].to_numpy())
@@ -281,30 +304,34 @@ def _resolve(tables: BlockTables, utxos: pa.Table | None) -> tuple[np.ndarray, n
         match = key[order][at] == want
         from_outputs[inside[match]] = order[at[match]]
     open_rows = from_outputs < 0
-    if utxos is None or not open_rows.any():
-        return from_outputs, np.full(inputs.num_rows, -1, np.int64), (
-            utxos.slice(0, 0) if utxos is not None else None)
-    rows = _outpoint_join(*wanted, ~open_rows, *strings.buffers(utxos["txid"], "UTXO table: txid"),
-                          utxos["vout"].to_numpy())
-    hit = rows >= 0
-    from_utxos = np.full(inputs.num_rows, -1, np.int64)
-    from_utxos[hit] = np.arange(int(hit.sum()))
-    return from_outputs, from_utxos, utxos.select(["script_id", "value"]).take(pa.array(rows[hit]))
+    if utxos is None or not utxos.num_rows or not open_rows.any():
+        return Resolution(from_outputs, np.full(inputs.num_rows, -1, np.int64))
+    return Resolution(from_outputs, _outpoint_join(
+        *wanted, ~open_rows, *strings.buffers(utxos["txid"], "UTXO table: txid"),
+        utxos["vout"].to_numpy()))
 
 
 def build_columnar(tables: BlockTables, utxos: pa.Table | None, max_inputs: int,
-                   max_outputs: int) -> tuple[dict[str, pa.Table], pa.Table]:
+                   max_outputs: int, resolution: Resolution | None = None
+                   ) -> tuple[dict[str, pa.Table], pa.Table]:
     """Mints, Transfers, Fee, Redeems and Credits edges and the Script nodes of a batch, each
-    sorted as :func:`.graph.build_graph` returns them."""
+    sorted as :func:`.graph.build_graph` returns them. ``resolution``: :func:`resolve` of the
+    same tables and UTXO table, when the caller has it already (the store needs it too)."""
     inputs, outputs, txs = tables.inputs, tables.outputs, tables.transactions
-    from_outputs, from_utxos, spent = _resolve(tables, utxos)
-    unresolved = np.flatnonzero((from_outputs < 0) & (from_utxos < 0))
+    resolution = resolution or resolve(tables, utxos)
+    unresolved = resolution.unresolved
     if len(unresolved):
         first = inputs.slice(int(unresolved[0]), 1).to_pylist()[0]
         raise GraphDataError(f"{len(unresolved)} inputs do not resolve, e.g. input "
                              f"{first['n']} of tx {first['txid']} spends {first['prev_txid']}:"
                              f"{first['prev_vout']}, which is neither an output of the loaded "
                              f"blocks nor in the UTXO table")
+    from_outputs = resolution.from_outputs
+    hit = resolution.from_utxos >= 0
+    from_utxos = np.full(inputs.num_rows, -1, np.int64)
+    from_utxos[hit] = np.arange(int(hit.sum()))
+    spent = (utxos.select(["script_id", "value"]).take(pa.array(resolution.from_utxos[hit]))
+             if utxos is not None else None)
     spent_ids = spent["script_id"] if spent is not None else pa.array([], pa.string())
     scripts = _Scripts(outputs["script_id"], spent_ids)
     out_codes = scripts.codes[:outputs.num_rows]

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from libraries.graph_etl import strings
-from libraries.graph_etl.columnar import build_columnar
+from libraries.graph_etl.columnar import Resolution, build_columnar
 from libraries.graph_etl.errors import GraphDataError
 from libraries.graph_etl.tables import SCHEMAS, BlockTables
 
@@ -179,17 +179,20 @@ def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
 
 
 def build_graph(tables: BlockTables, utxos: pa.Table | None = None, max_inputs: int = 20,
-                max_outputs: int = 20, engine: SqlEngine | None = None) -> BitcoinGraph:
+                max_outputs: int = 20, engine: SqlEngine | None = None,
+                resolution: Resolution | None = None) -> BitcoinGraph:
     """Resolve inputs and build every node and edge table of the loaded blocks.
 
     ``engine``: None computes the graph in memory (:mod:`.columnar`, compiled loops over
     integer codes: the fast path for batches that fit in memory, which a store's appends do);
     a SQL engine runs the same model as SQL stages: :class:`DuckDBEngine` (spills to disk past
     its memory limit) or :class:`.spark_engine.SparkEngine` (a cluster). All give identical
-    tables.
+    tables. ``resolution``: :func:`.columnar.resolve` of these tables and ``utxos``, when the
+    caller has it (the in-memory engine then skips resolving; SQL engines resolve in SQL).
     """
     if engine is None:
-        edges, scripts = build_columnar(tables, _prior(utxos), max_inputs, max_outputs)
+        edges, scripts = build_columnar(tables, _prior(utxos), max_inputs, max_outputs,
+                                        resolution)
         return _assemble(tables, edges, scripts)
     return _build(tables, utxos, max_inputs, max_outputs, engine)
 

@@ -64,16 +64,17 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from libraries.graph_etl.errors import GraphDataError, HeightMismatch
 from libraries.files import write_atomic
+from libraries.graph_etl.columnar import Resolution, find_outpoints, resolve
 from libraries.graph_etl.graph import EDGE_TYPES, NODE_TYPES, BitcoinGraph, build_graph
 from libraries.graph_etl.tables import SCHEMAS, BlockTables
 
-UTXO_COLUMNS = ("txid", "vout", "script_id", "value")
 DEFAULT_UNDO_DEPTH = 100
 # What a re-org restores: an output a kept block spent, and that block's height.
 UNDO_SCHEMA = SCHEMAS["utxo_set"].append(pa.field("spent_height", pa.int64()))
@@ -94,7 +95,10 @@ def _write_durably(path: Path, write: Any) -> None:
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
-    _write_durably(path, lambda handle: pq.write_table(table, handle))
+    """Without dictionary pages, LZ4: txids, addresses and script ids are nearly all distinct,
+    so dictionaries only cost time (reading a UTXO set back took 3x as long with them)."""
+    _write_durably(path, lambda handle: pq.write_table(table, handle, use_dictionary=False,
+                                                       compression="lz4"))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -174,8 +178,15 @@ class GraphStore:
         return pq.read_table(path).cast(UNDO_SCHEMA)
 
     def utxos(self) -> pa.Table | None:
-        """The stored UTXO set (:data:`SCHEMAS` ``utxo_set``); a store written before it kept
-        scripts, heights and coinbase flags reads with those columns null."""
+        """The stored UTXO set (:data:`SCHEMAS` ``utxo_set``, in no particular order); a store
+        written before it kept scripts, heights and coinbase flags reads with those columns
+        null. The set this object last wrote is kept in memory and returned while ``CURRENT``
+        still names its generation (generations never change), so a build appending batch
+        after batch does not read back the set it has just written."""
+        generation = self._generation()
+        cached = getattr(self, "_utxo_cache", None)
+        if generation is not None and cached is not None and cached[0] == generation.name:
+            return cached[1]
         path = self.state_path.with_name("utxo.parquet")
         return as_utxo_set(pq.read_table(path)) if path.is_file() else None
 
@@ -226,14 +237,18 @@ class GraphStore:
                 rolled_back = _orphaned(state, fork, new[0])
             base, undo = self._at(fork, generation)
             tables = _only_heights(tables, heights)
-            graph = build_graph(tables, _with_prevouts(base, prevouts), **graph_options)
+            base = _with_prevouts(base, prevouts, tables.outputs)
+            resolution = resolve(tables, base)
+            if graph_options.get("engine") is None:
+                graph_options = {**graph_options, "resolution": resolution}
+            graph = build_graph(tables, base, **graph_options)
             parts = self._parts_up_to(fork, state["parts"]) if fork is not None else state["parts"]
             part = _new_dir(self.root / "parts" / f"{first:09d}-{last:09d}")
             for name, table in {**graph.nodes, **graph.edges}.items():
                 _write_parquet(table, part / f"{name}.parquet")
             number = int(generation.name[:9]) + 1 if generation is not None else 1
             target = _new_dir(self.root / "generations" / f"{number:09d}")
-            utxos, spent = _next_utxos(base, tables, prevouts)
+            utxos, spent = _next_utxos(base, tables, resolution)
             undo_from = max(_undo_from(state, first), last - self.undo_depth + 1)
             _write_parquet(utxos, target / "utxo.parquet")
             _write_parquet(_kept_undo(undo, spent, undo_from), target / "undo.parquet")
@@ -247,6 +262,7 @@ class GraphStore:
             for directory in (part, part.parent, target, target.parent, self.root):
                 _fsync_dir(directory)
             write_atomic(self.current_path, target.name + "\n")
+            self._utxo_cache = (target.name, utxos)
         rolled = {"rolled_back": rolled_back} if rolled_back else {}
         return {"blocks_added": len(new), **rolled, **graph.counts()}
 
@@ -342,53 +358,40 @@ def as_utxo_set(table: pa.Table) -> pa.Table:
                     ).cast(schema)
 
 
-def _with_prevouts(base: pa.Table | None, prevouts: pa.Table | None) -> pa.Table | None:
-    """The UTXO set the new blocks extend, plus ``prevouts`` it lacks (one row per outpoint):
-    what their inputs resolve against."""
-    if prevouts is None:
+def _with_prevouts(base: pa.Table | None, prevouts: pa.Table | None,
+                   outputs: pa.Table) -> pa.Table:
+    """The UTXO set the new blocks extend, plus the ``prevouts`` it lacks that are not outputs
+    of the blocks themselves (first row per outpoint): what their inputs resolve against and
+    what the next UTXO set starts from."""
+    base = base if base is not None else SCHEMAS["utxo_set"].empty_table()
+    if prevouts is None or not prevouts.num_rows:
         return base
-    if base is None:
-        base = prevouts.slice(0, 0)
-    con = duckdb.connect()
-    con.register("stored", base.select(list(UTXO_COLUMNS)))
-    con.register("prevouts", prevouts.select(list(UTXO_COLUMNS)))
-    return con.sql("""
-        SELECT * FROM stored UNION ALL
-        SELECT p.* FROM prevouts p ANTI JOIN stored s ON s.txid = p.txid AND s.vout = p.vout
-        QUALIFY row_number() OVER (PARTITION BY txid, vout) = 1""").to_arrow_table()
+    prevouts = as_utxo_set(prevouts)
+    own_row = np.arange(prevouts.num_rows)
+    extra = ((find_outpoints(prevouts, base) < 0) & (find_outpoints(prevouts, outputs) < 0)
+             & (find_outpoints(prevouts, prevouts) == own_row))
+    return pa.concat_tables([base, prevouts.filter(pa.array(extra))])
 
 
-def _next_utxos(base: pa.Table | None, tables: BlockTables,
-                prevouts: pa.Table | None) -> tuple[pa.Table, pa.Table]:
-    """The UTXO set after the blocks (``base`` + ``prevouts`` it lacks + the blocks' outputs -
-    what the blocks spend) and their undo rows (each spent output with the spending block's
-    height, outputs created and spent within the blocks included: a re-org between the two
-    heights restores them)."""
-    con = duckdb.connect()
-    empty = SCHEMAS["utxo_set"].empty_table()
-    con.register("prior", base if base is not None else empty)
-    con.register("extra", as_utxo_set(prevouts) if prevouts is not None else empty)
-    con.register("outputs", tables.outputs)
-    con.register("inputs", tables.inputs)
-    con.execute("""
-        CREATE TEMP TABLE u AS
-            SELECT txid, vout::BIGINT AS vout, script_id, value::BIGINT AS value, script,
-                   height::BIGINT AS height, coinbase FROM prior
-            UNION ALL
-            (SELECT e.* FROM extra e ANTI JOIN prior p ON p.txid = e.txid AND p.vout = e.vout
-             ANTI JOIN outputs o ON o.txid = e.txid AND o.vout = e.vout
-             QUALIFY row_number() OVER (PARTITION BY e.txid, e.vout) = 1)
-            UNION ALL
-            SELECT txid, vout::BIGINT, script_id, value::BIGINT, script, height::BIGINT,
-                   coinbase FROM outputs""")
-    utxos = con.sql("""
-        SELECT u.* FROM u ANTI JOIN inputs i ON i.prev_txid = u.txid AND i.prev_vout = u.vout
-        ORDER BY txid, vout""").to_arrow_table().cast(SCHEMAS["utxo_set"])
-    spent = con.sql("""
-        SELECT u.*, i.height::BIGINT AS spent_height
-        FROM u JOIN inputs i ON i.prev_txid = u.txid AND i.prev_vout = u.vout
-        ORDER BY spent_height, txid, vout""").to_arrow_table().cast(UNDO_SCHEMA)
-    return utxos, spent
+def _next_utxos(base: pa.Table, tables: BlockTables,
+                resolution: Resolution) -> tuple[pa.Table, pa.Table]:
+    """The UTXO set after the blocks (``base`` + the blocks' outputs - what the blocks spend)
+    and their undo rows (each spent output with the spending input's height, outputs created
+    and spent within the blocks included: a re-org between the two heights restores them).
+    Computed from the inputs' resolution with masks: no join, no sort, so an append costs one
+    pass over the set however large it has grown."""
+    outputs = as_utxo_set(tables.outputs)
+    heights = tables.inputs["height"].to_numpy()
+    parts = []
+    for rows, table in ((resolution.from_utxos, base), (resolution.from_outputs, outputs)):
+        spent = np.flatnonzero(rows >= 0)
+        keep = np.ones(table.num_rows, bool)
+        keep[rows[spent]] = False
+        parts.append((table.filter(pa.array(keep)),
+                      table.take(pa.array(rows[spent])).append_column(
+                          "spent_height", pa.array(heights[spent], pa.int64()))))
+    return (pa.concat_tables([kept for kept, _ in parts]).cast(SCHEMAS["utxo_set"]),
+            pa.concat_tables([undo for _, undo in parts]).cast(UNDO_SCHEMA))
 
 
 def _undo_from(state: dict[str, Any], first: int) -> int:

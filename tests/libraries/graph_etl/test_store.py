@@ -401,3 +401,16 @@ def test_a_store_in_the_old_layout_is_read_and_migrated_by_its_first_append(tmp_
     assert store.state()["parts"][0] == "000000001-000000010"
     store.append(to_tables(blocks[:30], first_height=1))
     assert not (store.root / "state.json").exists() and not (store.root / "utxo.parquet").exists()
+
+
+def test_a_store_object_never_serves_a_utxo_set_another_writer_replaced(tmp_path, blocks):
+    """The UTXO set an append wrote is kept in memory for the next append, keyed by its
+    generation: once another writer publishes a newer one, the object reads that instead."""
+    first = GraphStore(tmp_path / "g")
+    first.append(to_tables(blocks[:50], first_height=1))
+    kept = first.utxos()
+    assert kept is first.utxos()  # served from memory, not re-read
+    other = GraphStore(tmp_path / "g")
+    other.append(to_tables(blocks[50:100], first_height=51))
+    assert first.utxos().num_rows == kept.num_rows + 50  # one new coinbase output a block
+    assert first.utxos().equals(other.utxos())

@@ -1,0 +1,108 @@
+"""The v1 graph of a long chain built through the store: cost per transaction and memory as it grows.
+
+    python benchmarks/chain_scale.py [--transactions 10000000] [--blocks-per-append 100]
+                                     [--checkpoints 1000000,3000000,10000000] [--json]
+
+A synthetic chain (:mod:`libraries.simulation.bulk_chain`: real consensus bytes, 2,000
+transactions a block, random spends of earlier outputs, a UTXO set that grows as mainnet's does)
+is appended to a :class:`libraries.graph_etl.store.GraphStore` in a temporary directory, as
+``chainsleuth graph build`` appends block files: parse -> tables -> ``append`` (inputs resolved
+against the stored UTXO set, edges, Parquet parts, the new UTXO set and undo data written and
+fsynced, one atomic generation per append). Generating the blocks is not counted.
+
+At each checkpoint the table gives the cost per transaction of the appends since the previous
+checkpoint (CPU seconds of this process, which runs every stage on one core; wall beside it),
+split into parse + tables (independent per block range, so parallel) and the append (the UTXO
+join and write: sequential along the chain), the UTXO set's size, the store's size on disk and
+the process's peak RSS so far. The last line extrapolates to Bitcoin's ~1.1 billion
+transactions on 16 cores: parse + tables over 16 cores, appends one after another at the
+cost per transaction of the last checkpoint (mainnet's UTXO set, about 180 million outputs,
+is larger than this chain's, and the append's cost grows with it: see the ``utxo`` column).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from framework.memory import PeakMemorySampler
+from libraries.bitcoin_wire.consensus import parse_block
+from libraries.graph_etl.store import GraphStore
+from libraries.graph_etl.tables import to_tables
+from libraries.simulation.bulk_chain import BulkChain, BulkChainConfig
+
+CHAIN_TRANSACTIONS = 1.1e9
+
+
+def _size_mb(root: Path) -> float:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transactions", type=int, default=10_000_000)
+    parser.add_argument("--blocks-per-append", type=int, default=100)
+    parser.add_argument("--transactions-per-block", type=int, default=2000)
+    parser.add_argument("--checkpoints", default="1000000,3000000,10000000")
+    parser.add_argument("--json", action="store_true", help="also print one JSON line")
+    args = parser.parse_args()
+    checkpoints = sorted(int(c) for c in args.checkpoints.split(","))
+    chain = BulkChain(BulkChainConfig(transactions_per_block=args.transactions_per_block))
+    root = Path(tempfile.mkdtemp(prefix="chain_scale_"))
+    store = GraphStore(root / "store")
+    rows, window = [], {"tx": 0, "parse_cpu": 0.0, "append_cpu": 0.0, "wall": 0.0}
+    done, generation_cpu = 0, 0.0
+    try:
+        with PeakMemorySampler() as memory:
+            while done < args.transactions:
+                started = time.process_time()
+                raw = list(chain.blocks(args.blocks_per_append))
+                generation_cpu += time.process_time() - started
+                cpu, wall = time.process_time(), time.perf_counter()
+                tables = to_tables([parse_block(block) for block in raw])
+                parsed = time.process_time()
+                store.append(tables)
+                n_tx = tables.transactions.num_rows
+                done += n_tx
+                window["tx"] += n_tx
+                window["parse_cpu"] += parsed - cpu
+                window["append_cpu"] += time.process_time() - parsed
+                window["wall"] += time.perf_counter() - wall
+                if checkpoints and done >= checkpoints[0]:
+                    utxo = store.utxos().num_rows
+                    rows.append({
+                        "transactions": done, "utxo_rows": utxo,
+                        "us_per_tx_cpu": 1e6 * (window["parse_cpu"] + window["append_cpu"]) / window["tx"],
+                        "parse_us_per_tx": 1e6 * window["parse_cpu"] / window["tx"],
+                        "append_us_per_tx": 1e6 * window["append_cpu"] / window["tx"],
+                        "us_per_tx_wall": 1e6 * window["wall"] / window["tx"],
+                        "store_mb": _size_mb(root / "store"), "peak_rss_mb": memory.peak_mb})
+                    print(f"{done:>11,} tx: {rows[-1]['us_per_tx_cpu']:6.1f} us/tx CPU "
+                          f"(parse+tables {rows[-1]['parse_us_per_tx']:.1f}, append "
+                          f"{rows[-1]['append_us_per_tx']:.1f}), {rows[-1]['us_per_tx_wall']:.1f} "
+                          f"wall; UTXO set {utxo:,}; store {rows[-1]['store_mb']:,.0f} MB; "
+                          f"peak RSS {memory.peak_mb:,.0f} MB", flush=True)
+                    window = {"tx": 0, "parse_cpu": 0.0, "append_cpu": 0.0, "wall": 0.0}
+                    while checkpoints and done >= checkpoints[0]:
+                        checkpoints.pop(0)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    last = rows[-1]
+    hours = CHAIN_TRANSACTIONS * (last["parse_us_per_tx"] / 16 + last["append_us_per_tx"]) / 1e6 / 3600
+    flat = max(r["us_per_tx_cpu"] for r in rows) / min(r["us_per_tx_cpu"] for r in rows)
+    print(f"\ncost per transaction, highest / lowest checkpoint: {flat:.2f}x; generating the "
+          f"blocks took {generation_cpu:.0f} CPU s (not counted)")
+    print(f"extrapolation: 1.1e9 transactions, parse + tables on 16 cores and appends in "
+          f"sequence at the last checkpoint's cost: ~{hours:.1f} hours")
+    if args.json:
+        print(json.dumps({"checkpoints": rows, "flatness": round(flat, 2),
+                          "extrapolated_hours_16_cores": round(hours, 1),
+                          "blocks_per_append": args.blocks_per_append}))
+
+
+if __name__ == "__main__":
+    main()
