@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from libraries.graph_etl import strings
 from libraries.graph_etl.errors import GraphDataError
