@@ -167,14 +167,15 @@ class _Scripts:
     """Script ids as integer codes numbered in the sort order of the ids."""
 
     def __init__(self, *columns: pa.ChunkedArray | pa.Array) -> None:
-        offsets, chars = strings.concatenated(*(strings.buffers(c, "script ids") for c in columns))
-        self.codes, ids = strings.encode_sorted(offsets, chars)
-        self._ids = strings.buffers(ids, "script ids")
-        self.count = len(ids)
+        chunks = [c for column in columns for c in (
+            column.chunks if isinstance(column, pa.ChunkedArray) else [column])]
+        self.codes, self.ids = strings.encode_sorted(
+            pa.chunked_array(chunks, pa.string()).combine_chunks(), "script ids")
+        self.count = len(self.ids)
 
     def text(self, codes: np.ndarray) -> pa.Array:
         """The ids of ``codes`` as a string column."""
-        return strings.gather(*self._ids, codes)
+        return self.ids.take(pa.array(codes))
 
 
 @numba.njit(inline="always")
@@ -407,8 +408,11 @@ def build_columnar(tables: BlockTables, utxos: pa.Table | None, max_inputs: int,
     paying[paying] &= coinbase_total[tx_height[paying] - low] > 0
     pairs = _fee_pairs(in_start, tin_code, tin_value, fee, total_in, tx_height - low, paying,
                        miner_start, miner_code, miner_value, coinbase_total)
-    (src, dst, height), value = _group_sum([pairs[0], pairs[1], pairs[2] + low], pairs[3])
-    edges["Fee"] = _edge_table(scripts.text(src), scripts.text(dst), height, value)
+    # miners are a few scripts per block: grouping on their rank keeps the sort key narrow
+    miners = np.unique(miner_code)
+    (src, miner, height), value = _group_sum(
+        [pairs[0], np.searchsorted(miners, pairs[1]), pairs[2] + low], pairs[3])
+    edges["Fee"] = _edge_table(scripts.text(src), scripts.text(miners[miner]), height, value)
 
     (code, height), value = _group_sum([tin_code, tx_height[tin_tx]], tin_value)
     edges["Redeems"] = _edge_table(scripts.text(code), pa.array(height), height, value)

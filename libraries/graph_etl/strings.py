@@ -1,10 +1,11 @@
 """Compiled operations on Arrow string columns: the in-memory engine's text handling.
 
-A block batch carries tens of thousands of addresses and txids. Arrow's kernels for dictionary
-encoding, sorting and ``take`` on strings are general; these are narrower and several times
-faster on such columns: a hash dictionary (FNV-1a, equality checked in full), a most-
-significant-first sort on 8-byte big-endian words, and a gather. Strings compare as Arrow and
-DuckDB compare them: bytewise, a proper prefix first.
+A block batch carries tens of thousands of addresses and txids. Arrow's dictionary encoding and
+string sort are general; these two are narrower and faster on such columns (together 1.3 ms
+instead of 2.3 on a block's 12,000 script ids): a hash dictionary (FNV-1a, equality checked in
+full) and a most-significant-first sort on 8-byte big-endian words. Strings compare as Arrow
+and DuckDB compare them: bytewise, a proper prefix first. (Arrow's ``take`` on strings is
+already faster than a compiled loop, so gathers stay Arrow's.)
 """
 
 from __future__ import annotations
@@ -27,38 +28,6 @@ def buffers(column: pa.ChunkedArray | pa.Array, what: str) -> tuple[np.ndarray, 
     starts = np.frombuffer(offsets, np.int32, count=len(array) + 1, offset=4 * array.offset)
     chars = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
     return starts.astype(np.int64), chars
-
-
-def concatenated(*columns: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The buffers of several columns' strings end to end."""
-    offsets, chars, base = [np.zeros(1, np.int64)], [], 0
-    for starts, data in columns:
-        offsets.append(starts[1:] - starts[0] + base)
-        chars.append(data[starts[0]:starts[-1]])
-        base += int(starts[-1] - starts[0])
-    return np.concatenate(offsets), (np.concatenate(chars) if chars else np.zeros(0, np.uint8))
-
-
-def from_buffers(offsets: np.ndarray, chars: np.ndarray) -> pa.Array:
-    offsets32 = np.asarray(offsets, np.int32)
-    return pa.StringArray.from_buffers(len(offsets32) - 1, pa.py_buffer(offsets32),
-                                       pa.py_buffer(np.ascontiguousarray(chars)))
-
-
-@numba.njit(cache=True)
-def _gather(offsets, chars, rows):
-    out_offsets = np.zeros(rows.shape[0] + 1, np.int64)
-    for i in range(rows.shape[0]):
-        out_offsets[i + 1] = out_offsets[i] + offsets[rows[i] + 1] - offsets[rows[i]]
-    out = np.empty(out_offsets[-1], np.uint8)
-    for i in range(rows.shape[0]):
-        out[out_offsets[i]:out_offsets[i + 1]] = chars[offsets[rows[i]]:offsets[rows[i] + 1]]
-    return out_offsets, out
-
-
-def gather(offsets: np.ndarray, chars: np.ndarray, rows: np.ndarray) -> pa.Array:
-    """Strings ``rows`` of a column given by its buffers, as a new string column."""
-    return from_buffers(*_gather(offsets, chars, np.asarray(rows, np.int64)))
 
 
 @numba.njit(inline="always")
@@ -211,11 +180,12 @@ def sort_order(column: pa.ChunkedArray | pa.Array, what: str) -> np.ndarray:
     return _sort(offsets, chars, np.arange(len(offsets) - 1))
 
 
-def encode_sorted(offsets: np.ndarray, chars: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+def encode_sorted(column: pa.Array, what: str) -> tuple[np.ndarray, pa.Array]:
     """(code per row, distinct strings): codes number the distinct strings in their sort
     order, so sorting rows by code sorts them by string."""
+    offsets, chars = buffers(column, what)
     codes, first = _dictionary(offsets, chars)
     order = _sort(offsets, chars, first)
     rank = np.empty(len(order), np.int64)
     rank[codes[order]] = np.arange(len(order))
-    return rank[codes], gather(offsets, chars, order)
+    return rank[codes], column.take(pa.array(order))
