@@ -138,25 +138,16 @@ def _declared(library: ctypes.CDLL) -> tuple[Any, Any, Any]:
 
 def _openssl() -> tuple[Any, Any, Any] | None:
     """OpenSSL's SHA-256 functions, from the library :mod:`hashlib` is linked with (a handle
-    on ``_hashlib`` finds the symbols of what it links), else any libcrypto on the system."""
-    import ctypes.util
-
-    candidates: list[str] = []
+    on ``_hashlib`` finds the symbols of what it links); None where it does not export them
+    (a statically linked build), and the compiled fallback serves."""
     try:
         import _hashlib
 
-        candidates.append(_hashlib.__file__)
-    except (ImportError, AttributeError):
-        pass
-    found = ctypes.util.find_library("crypto")
-    if found:
-        candidates.append(found)
-    for candidate in candidates:
-        try:
-            return _declared(ctypes.CDLL(candidate))
-        except (OSError, AttributeError):
-            continue
-    return None
+        return _declared(ctypes.CDLL(_hashlib.__file__))
+    except (ImportError, AttributeError, OSError):
+        # No other libcrypto is tried: loading an unversioned one (macOS's system
+        # libcrypto.dylib) aborts the process, which no exception handler can catch.
+        return None
 
 
 def compiled_functions() -> tuple[Any, Any, Any]:
@@ -176,10 +167,23 @@ def new_hasher(functions: tuple[Any, Any, Any] | None = None) -> tuple:
     return init, update, final, np.zeros(CONTEXT_WORDS, np.uint32), np.zeros(32, np.uint8)
 
 
+@numba.njit(inline="always")
+def _check(data, start, end, out, out_pos):
+    """The C functions get raw pointers: refuse what would make them read or write the wrong
+    bytes (a read-only ``out`` already fails to compile on the store below)."""
+    if not (data.flags.c_contiguous and out.flags.c_contiguous):
+        raise ValueError("sha256: data and out must be contiguous arrays")
+    if start < 0 or end < start or end > data.shape[0] or out_pos < 0 or (
+            out_pos + 32 > out.shape[0]):
+        raise ValueError("sha256: range or output position outside the arrays")
+    out[out_pos] = out[out_pos]
+
+
 @numba.njit(cache=True)
 def sha256_into(data, start, end, out, out_pos, hasher):
     """SHA-256 of ``data[start:end]`` (contiguous uint8), written as 32 bytes at
     ``out[out_pos:]``."""
+    _check(data, start, end, out, out_pos)
     init, update, final, context, _ = hasher
     init(context.ctypes.data)
     update(context.ctypes.data, data.ctypes.data + start, end - start)
@@ -189,6 +193,7 @@ def sha256_into(data, start, end, out, out_pos, hasher):
 @numba.njit(cache=True)
 def double_sha256_into(data, start, end, out, out_pos, hasher):
     """SHA-256(SHA-256(``data[start:end]``)): Bitcoin's txid, merkle node and checksum hash."""
+    _check(data, start, end, out, out_pos)
     init, update, final, context, first = hasher
     init(context.ctypes.data)
     update(context.ctypes.data, data.ctypes.data + start, end - start)

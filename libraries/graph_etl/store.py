@@ -8,8 +8,9 @@
   parent's (a wrong first height for blocks before BIP 34, which do not state theirs) is
   **refused** naming both heights and hashes, as is a block whose parent is not in the store
   (a gap or another chain). A refused append leaves the store unchanged;
-* inputs resolve against the stored UTXO set (Parquet, joined in DuckDB), which is then
-  updated: spent outputs removed, new outputs added, and the spent ones kept as undo data
+* inputs resolve against the stored UTXO set (a compiled hash join: one scan of the set, no
+  sort; the set an object has just written is kept in memory for its next append), which is
+  then updated: spent outputs removed, new outputs added, and the spent ones kept as undo data
   (with the spending block's height) for the last ``undo_depth`` blocks (default 100), as
   Bitcoin Core keeps ``rev*.dat``;
 * a block that forks below the tip (a re-org: its parent is stored at height h < tip) rolls
@@ -236,7 +237,14 @@ class GraphStore:
             if fork is not None:
                 rolled_back = _orphaned(state, fork, new[0])
             base, undo = self._at(fork, generation)
+            given = tables
             tables = _only_heights(tables, heights)
+            if prevouts is not None:  # outputs the stored blocks given again spent stay spent
+                known = given.inputs.filter(pc.invert(pc.is_in(given.inputs["height"],
+                                                               value_set=pa.array(sorted(heights)))))
+                spent_before = known.select(["prev_txid", "prev_vout"]).rename_columns(
+                    ["txid", "vout"])
+                prevouts = prevouts.filter(pa.array(find_outpoints(prevouts, spent_before) < 0))
             base = _with_prevouts(base, prevouts, tables.outputs)
             resolution = resolve(tables, base)
             if graph_options.get("engine") is None:

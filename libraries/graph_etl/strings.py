@@ -18,16 +18,19 @@ from libraries.graph_etl.errors import GraphDataError
 
 
 def buffers(column: pa.ChunkedArray | pa.Array, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """(offsets int64[n + 1], bytes uint8) of a string column, for compiled code; ``what``
-    names the column in the error a null raises."""
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    """(offsets int64[n + 1], bytes uint8) of a text column (string, large string or
+    dictionary-encoded), for compiled code; ``what`` names the column in the error a null
+    raises. Read as large strings (64-bit offsets): a whole UTXO set's txids pass 2^31 bytes
+    at about 33 million outputs, where 32-bit offsets overflow."""
+    array = column.cast(pa.large_string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
     if array.null_count:
         raise GraphDataError(f"{what}: {array.null_count} null value(s) where text is expected")
-    array = array.cast(pa.string())
     _, offsets, data = array.buffers()
-    starts = np.frombuffer(offsets, np.int32, count=len(array) + 1, offset=4 * array.offset)
+    starts = np.frombuffer(offsets, np.int64, count=len(array) + 1, offset=8 * array.offset)
     chars = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
-    return starts.astype(np.int64), chars
+    return starts, chars
 
 
 @numba.njit(inline="always")

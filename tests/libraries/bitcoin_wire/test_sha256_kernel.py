@@ -39,3 +39,16 @@ def test_openssl_is_found_where_hashlib_uses_it():
     """This machine's hashlib is OpenSSL's; the kernels must use it, not the slow fallback."""
     assert hashlib.sha256.__name__ == "openssl_sha256"
     assert sha256_kernel.BACKEND == "openssl"
+
+
+def test_ranges_outside_the_arrays_and_strided_data_are_refused():
+    """The kernels hand raw pointers to C: a bad range or a strided view would hash or
+    overwrite the wrong bytes, so both are refused."""
+    data = np.zeros(64, np.uint8)
+    out = np.zeros(32, np.uint8)
+    with pytest.raises(ValueError, match="range or output position"):
+        sha256_into(data, 0, 65, out, 0, new_hasher())
+    with pytest.raises(ValueError, match="range or output position"):
+        sha256_into(data, 0, 10, out, 1, new_hasher())
+    with pytest.raises(ValueError, match="contiguous"):
+        sha256_into(data[::2], 0, 10, out, 0, new_hasher())

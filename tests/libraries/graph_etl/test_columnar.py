@@ -91,3 +91,16 @@ def test_bad_input_gets_the_same_error_from_both_engines(workloads, duckdb_engin
             build_graph(tables, cheap, engine=engine)
         messages.append(str(caught.value))
     assert messages[0] == messages[1]
+
+
+def test_utxo_text_columns_may_be_large_or_dictionary_strings(workloads):
+    """A UTXO table read from elsewhere may carry large strings (a whole set's txids pass
+    2^31 bytes at about 33 million outputs, beyond 32-bit offsets) or dictionary-encoded
+    script ids; the graph is the same."""
+    tables, prior = workloads["block 277647 with its UTXOs"]
+    expected = build_graph(tables, prior)
+    wide = prior.set_column(0, "txid", prior["txid"].cast(pa.large_string()))
+    wide = wide.set_column(2, "script_id", prior["script_id"].dictionary_encode())
+    graph = build_graph(tables, wide)
+    for kind in EDGE_TYPES:
+        assert graph.edges[kind].equals(expected.edges[kind]), kind

@@ -414,3 +414,17 @@ def test_a_store_object_never_serves_a_utxo_set_another_writer_replaced(tmp_path
     other.append(to_tables(blocks[50:100], first_height=51))
     assert first.utxos().num_rows == kept.num_rows + 50  # one new coinbase output a block
     assert first.utxos().equals(other.utxos())
+
+
+def test_blocks_given_again_with_their_prevouts_do_not_bring_spent_outputs_back(tmp_path,
+                                                                                two_branches):
+    """Core JSON carries each block's spent outputs; appending stored blocks again with new
+    ones must not put the outputs the stored blocks spent back into the UTXO set."""
+    chain, _, _ = two_branches
+    overlapping = GraphStore(tmp_path / "overlap")
+    overlapping.append(*tables_from_json(chain[:20], "sim"))
+    overlapping.append(*tables_from_json(chain[:30], "sim"))  # blocks 1-20 again, then 21-30
+    one_shot = GraphStore(tmp_path / "one")
+    one_shot.append(*tables_from_json(chain[:30], "sim"))
+    by_outpoint = [("txid", "ascending"), ("vout", "ascending")]
+    assert overlapping.utxos().sort_by(by_outpoint).equals(one_shot.utxos().sort_by(by_outpoint))
