@@ -241,3 +241,21 @@ def test_build_follows_a_reorg_and_says_what_it_rolled_back(tmp_path):
     assert "(re-orgs up to 2 blocks deep): refused; the store is unchanged" in refused.stderr
     assert before == {path.relative_to(shallow.root): path.read_bytes()
                       for path in shallow.root.rglob("*") if path.is_file() and path.name != "LOCK"}
+
+
+def test_build_on_the_duckdb_engine_stores_the_graph_the_default_engine_stores(tmp_path):
+    """``--engine duckdb`` (SQL that spills to disk) and the default in-memory engine, from
+    the CLI: the same stored graph and UTXO set."""
+    stores = {}
+    for engine in ("memory", "duckdb"):
+        stores[engine] = tmp_path / engine
+        done = run_cli(["graph", "build", str(stores[engine]), str(BLOCKS / "277647.dat.bz2"),
+                        "--utxo", str(BLOCKS / "277647.utxostore.bz2"), "--engine", engine],
+                       tmp_path)
+        assert done.returncode == 0, done.stderr
+    memory, duck = GraphStore(stores["memory"]).read(), GraphStore(stores["duckdb"]).read()
+    for kind, table in memory.edges.items():
+        assert table.num_rows and table.equals(duck.edges[kind]), kind
+    by_outpoint = [("txid", "ascending"), ("vout", "ascending")]
+    assert GraphStore(stores["memory"]).utxos().sort_by(by_outpoint).equals(
+        GraphStore(stores["duckdb"]).utxos().sort_by(by_outpoint))
