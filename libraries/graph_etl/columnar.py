@@ -195,9 +195,7 @@ def _txid_lookup(key_offsets, key_data, query_offsets, query_data):
     keys (a batch's transactions, distinct txids) probed by the queries (inputs, many of which
     spend the same transaction)."""
     n = key_offsets.shape[0] - 1
-    size = 2
-    while size < 2 * n:
-        size <<= 1
+    size = strings.table_size(n)
     mask = np.uint64(size - 1)
     slots = np.full(size, -1, np.int64)
     for row in range(n):
@@ -211,16 +209,10 @@ def _txid_lookup(key_offsets, key_data, query_offsets, query_data):
         j = _outpoint_hash(query_data, start, end, 0) & mask
         while slots[j] >= 0:
             row = slots[j]
-            if key_offsets[row + 1] - key_offsets[row] == end - start:
-                same = True
-                offset = key_offsets[row] - start
-                for k in range(start, end):
-                    if query_data[k] != key_data[k + offset]:
-                        same = False
-                        break
-                if same:
-                    found[i] = row
-                    break
+            if strings.same_text(key_data, key_offsets[row], key_offsets[row + 1], query_data,
+                                 start, end):
+                found[i] = row
+                break
             j = (j + np.uint64(1)) & mask
     return found
 
@@ -232,9 +224,7 @@ def _outpoint_join(want_offsets, want_data, want_vout, skip, have_offsets, have_
     small side) probed by one scan of the other (possibly a whole UTXO set)."""
     n = want_vout.shape[0]
     found = np.full(n, -1, np.int64)
-    size = 2
-    while size < 2 * n:
-        size <<= 1
+    size = strings.table_size(n)
     mask = np.uint64(size - 1)
     slots = np.full(size, -1, np.int64)
     for i in range(n):
@@ -249,16 +239,9 @@ def _outpoint_join(want_offsets, want_data, want_vout, skip, have_offsets, have_
         j = _outpoint_hash(have_data, start, end, have_vout[row]) & mask
         while slots[j] >= 0:
             i = slots[j]
-            if found[i] < 0 and want_vout[i] == have_vout[row] and (
-                    want_offsets[i + 1] - want_offsets[i] == end - start):
-                same = True
-                offset = want_offsets[i] - start
-                for k in range(start, end):
-                    if have_data[k] != want_data[k + offset]:
-                        same = False
-                        break
-                if same:
-                    found[i] = row
+            if found[i] < 0 and want_vout[i] == have_vout[row] and strings.same_text(
+                    want_data, want_offsets[i], want_offsets[i + 1], have_data, start, end):
+                found[i] = row
             j = (j + np.uint64(1)) & mask
     return found
 

@@ -34,7 +34,17 @@ def buffers(column: pa.ChunkedArray | pa.Array, what: str) -> tuple[np.ndarray, 
 
 
 @numba.njit(inline="always")
-def _same(chars_a, a0, a1, chars_b, b0, b1):
+def table_size(n):
+    """Slots of an open-addressing table for ``n`` keys: a power of two, at most half full."""
+    size = 2
+    while size < 2 * n:
+        size <<= 1
+    return size
+
+
+@numba.njit(inline="always")
+def same_text(chars_a, a0, a1, chars_b, b0, b1):
+    """Whether ``chars_a[a0:a1]`` and ``chars_b[b0:b1]`` hold the same bytes."""
     if a1 - a0 != b1 - b0:
         return False
     for k in range(a1 - a0):
@@ -48,9 +58,7 @@ def _dictionary(offsets, chars):
     """Per row, the number of its string among the distinct strings (first-seen order), and the
     first row of each distinct string."""
     n = offsets.shape[0] - 1
-    size = 2
-    while size < 2 * n:
-        size <<= 1
+    size = table_size(n)
     mask = np.uint64(size - 1)
     slots = np.full(size, -1, np.int64)
     codes = np.empty(n, np.int64)
@@ -75,7 +83,7 @@ def _dictionary(offsets, chars):
                 count += 1
                 break
             other = first[slot]
-            if _same(chars, offsets[other], offsets[other + 1], chars, start, end):
+            if same_text(chars, offsets[other], offsets[other + 1], chars, start, end):
                 codes[row] = slot
                 break
             j = (j + np.uint64(1)) & mask
