@@ -59,7 +59,6 @@ class BlockTables:
     outputs: pa.Table
 
 
-_HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
 # the two hex digits of each byte value as one uint16 whose memory holds them in order (so
 # any byte order): one store per byte
 _HEX_PAIRS = np.frombuffer(b"".join(b"%02x" % value for value in range(256)), np.uint16)
@@ -83,8 +82,9 @@ def hex_strings(data: np.ndarray, starts: np.ndarray, width: int,
                 reverse: bool = False) -> pa.Array:
     """Hex of the ``width`` bytes at each of ``starts`` in ``data`` (uint8) as an Arrow string
     column, in one compiled pass; ``reverse`` prints hashes in Bitcoin's display order
-    (internal byte order reversed). A block's txids, the txid of each of its inputs and
-    outputs and the txids its inputs spend are all columns of this."""
+    (internal byte order reversed). A block's txids and the txids its inputs spend are columns
+    of this; its inputs' and outputs' own txid columns copy rows of the first
+    (:func:`repeated_rows`)."""
     n = len(starts)
     pairs = np.empty(n * width, np.uint16)
     _hex_kernel(np.ascontiguousarray(data).reshape(-1), np.asarray(starts, np.int64), width,
