@@ -28,8 +28,19 @@ _WIDTH = 80  # longest id: a 40-byte witness program in bech32m (74 characters)
 _B58 = np.frombuffer(b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz", np.uint8)
 _BECH32 = np.frombuffer(b"qpzry9x8gf2tvdw0s3jn54khce6mua7l", np.uint8)
 _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
-_GENERATOR = np.array([0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3], np.int64)
-_HRP_EXPANDED = np.array([3, 3, 0, 2, 3], np.int64)  # "bc" expanded as in BIP 173
+_GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+# BIP 173's polymod step XORs the generators selected by the top 5 bits: all 32 XORs at once
+_POLYMOD_TOP = np.array([np.bitwise_xor.reduce([g for b, g in enumerate(_GENERATOR) if top >> b & 1]
+                                               or [0]) for top in range(32)], np.int64)
+
+
+def _polymod_python(checksum: int, value: int) -> int:
+    return ((checksum & 0x1FFFFFF) << 5) ^ value ^ int(_POLYMOD_TOP[checksum >> 25])
+
+
+_HRP_STATE = 1
+for _value in (3, 3, 0, 2, 3):  # "bc" expanded as in BIP 173
+    _HRP_STATE = _polymod_python(_HRP_STATE, _value)
 _SCRIPT_PREFIX = np.frombuffer(b"script:", np.uint8)
 _BASE58_CHUNK = 58**5  # five base58 digits per long division (fits 32 bits)
 
@@ -88,43 +99,37 @@ def _base58check(payload, chars, row, hasher, data, words, digits):
     return length
 
 
+@numba.njit(inline="always")
+def _polymod(checksum, value):
+    """One step of BIP 173's checksum."""
+    return ((checksum & 0x1FFFFFF) << 5) ^ value ^ _POLYMOD_TOP[checksum >> 25]
+
+
 @numba.njit(cache=True)
 def _segwit_address(version, data, start, end, chars, row):
     """bech32 (version 0, BIP 173) or bech32m (versions 1-16, BIP 350) of the witness program
-    ``data[start:end]`` into ``chars[row]``; returns the length."""
-    values = np.empty(1 + ((end - start) * 8 + 4) // 5 + 6, np.int64)
-    values[0] = version
-    count = 1
+    ``data[start:end]`` into ``chars[row]``; returns the length. Each 5-bit value is written
+    and folded into the checksum as it is cut from the program."""
+    chars[row, 0], chars[row, 1], chars[row, 2] = 98, 99, 49  # "bc1"
+    chars[row, 3] = _BECH32[version]
+    length = 4
+    checksum = _polymod(_HRP_STATE, version)
     accumulator, bits = 0, 0
-    for i in range(start, end):
-        accumulator = ((accumulator << 8) | data[i]) & 0xFFFFF
-        bits += 8
+    for i in range(start, end + 1):
+        if i < end:
+            accumulator = ((accumulator << 8) | data[i]) & 0xFFFFF
+            bits += 8
+        elif bits:  # the last bits, zero-padded to a 5-bit value
+            accumulator, bits = accumulator << (5 - bits), 5
         while bits >= 5:
             bits -= 5
-            values[count] = (accumulator >> bits) & 31
-            count += 1
-    if bits:
-        values[count] = (accumulator << (5 - bits)) & 31
-        count += 1
-    checksum = 1
-    for i in range(5 + count + 6):
-        if i < 5:
-            value = _HRP_EXPANDED[i]
-        elif i < 5 + count:
-            value = values[i - 5]
-        else:
-            value = 0
-        top = checksum >> 25
-        checksum = ((checksum & 0x1FFFFFF) << 5) ^ value
-        for g in range(5):
-            if (top >> g) & 1:
-                checksum ^= _GENERATOR[g]
+            value = (accumulator >> bits) & 31
+            checksum = _polymod(checksum, value)
+            chars[row, length] = _BECH32[value]
+            length += 1
+    for _ in range(6):
+        checksum = _polymod(checksum, 0)
     checksum ^= 1 if version == 0 else 0x2BC830A3
-    chars[row, 0], chars[row, 1], chars[row, 2] = 98, 99, 49  # "bc1"
-    length = 3
-    for i in range(count):
-        chars[row, length] = _BECH32[values[i]]
-        length += 1
     for i in range(6):
         chars[row, length] = _BECH32[(checksum >> (5 * (5 - i))) & 31]
         length += 1

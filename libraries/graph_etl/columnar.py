@@ -167,10 +167,9 @@ class _Scripts:
     """Script ids as integer codes numbered in the sort order of the ids."""
 
     def __init__(self, *columns: pa.ChunkedArray | pa.Array) -> None:
-        chunks = [c.cast(pa.large_string()) for column in columns for c in (
+        chunks = [c for column in columns for c in (
             column.chunks if isinstance(column, pa.ChunkedArray) else [column])]
-        self.codes, ids = strings.encode_sorted(
-            pa.chunked_array(chunks, pa.large_string()).combine_chunks(), "script ids")
+        self.codes, ids = strings.encode_sorted(strings.concatenate(chunks), "script ids")
         self.ids = ids.cast(pa.string())  # the distinct ids of one batch: far below 2^31 bytes
         self.count = len(self.ids)
 

@@ -240,15 +240,18 @@ def _assemble(tables: BlockTables, edges: dict[str, pa.Table], scripts: pa.Table
     Block nodes and Confirms edges."""
     txs = tables.transactions
     edges = dict(edges)
-    rank = np.empty(txs.num_rows, np.int64)
-    rank[strings.sort_order(txs["txid"], "transactions: txid")] = np.arange(txs.num_rows)
-    order = pa.array(np.lexsort((rank, txs["height"].to_numpy())))
+    height = txs["height"].to_numpy()
+    by_txid = strings.sort_order(txs["txid"], "transactions: txid")
+    confirms = by_txid[np.argsort(height[by_txid], kind="stable")]  # by height, then txid
     edges["Confirms"] = pa.table({"src": txs["height"], "dst": txs["txid"],
-                                  "height": txs["height"]}).take(order)
+                                  "height": txs["height"]}).take(pa.array(confirms))
+    transactions = pa.table({"id": txs["txid"], "height": txs["height"]})
+    key = height * (1 << 32) + txs["position"].to_numpy()  # tables hold blocks in chain order
+    if len(key) and np.any(key[1:] < key[:-1]):
+        transactions = transactions.take(pa.array(np.argsort(key, kind="stable")))
     nodes = {"Coinbase": pa.table({"id": ["coinbase"]}),
              "Script": scripts,
-             "Tx": _sorted(txs.select(["txid", "height", "position"]), ["height", "position"])
-             .select(["txid", "height"]).rename_columns(["id", "height"]),
+             "Tx": transactions,
              "Block": _sorted(tables.blocks.select(["height", "hash", "time"])
                               .rename_columns(["id", "hash", "time"]), ["id"])}
     return BitcoinGraph(nodes=nodes, edges={name: edges[name] for name in EDGE_TYPES})

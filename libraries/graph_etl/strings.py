@@ -20,17 +20,33 @@ from libraries.graph_etl.errors import GraphDataError
 def buffers(column: pa.ChunkedArray | pa.Array, what: str) -> tuple[np.ndarray, np.ndarray]:
     """(offsets int64[n + 1], bytes uint8) of a text column (string, large string or
     dictionary-encoded), for compiled code; ``what`` names the column in the error a null
-    raises. Read as large strings (64-bit offsets): a whole UTXO set's txids pass 2^31 bytes
-    at about 33 million outputs, where 32-bit offsets overflow."""
-    array = column.cast(pa.large_string())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if array.null_count:
-        raise GraphDataError(f"{what}: {array.null_count} null value(s) where text is expected")
-    _, offsets, data = array.buffers()
-    starts = np.frombuffer(offsets, np.int64, count=len(array) + 1, offset=8 * array.offset)
+    raises. Offsets are widened to 64 bits (a whole UTXO set's txids pass 2^31 bytes at about
+    33 million outputs, where 32-bit offsets overflow); the characters are not copied."""
+    if isinstance(column, pa.ChunkedArray):
+        column = (column.chunk(0) if column.num_chunks == 1 else
+                  column.cast(pa.large_string()).combine_chunks())
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column = column.cast(pa.large_string())
+    if column.null_count:
+        raise GraphDataError(f"{what}: {column.null_count} null value(s) where text is expected")
+    _, offsets, data = column.buffers()
+    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    starts = np.frombuffer(offsets, width, count=len(column) + 1,
+                           offset=width().itemsize * column.offset).astype(np.int64, copy=False)
     chars = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
     return starts, chars
+
+
+def concatenate(chunks: list[pa.Array]) -> pa.Array:
+    """The text chunks end to end as one array: string when they all are and fit 32-bit
+    offsets (no conversion), large string otherwise."""
+    if chunks and all(pa.types.is_string(c.type) for c in chunks):
+        try:
+            return pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]
+        except pa.ArrowInvalid:  # more than 2^31 bytes of text
+            pass
+    return pa.chunked_array([c.cast(pa.large_string()) for c in chunks],
+                            pa.large_string()).combine_chunks()
 
 
 @numba.njit(inline="always")
