@@ -4,8 +4,8 @@ torch, OpenMP and BLAS each start one thread per core by default. With two paral
 two cores that is four busy threads fighting for two cores, and spinning threads turned 10 s
 MLP jobs into 230-330 s ones on a shared machine. The framework, not each plugin, therefore
 sets every job's budget: ``os.cpu_count() // parallel jobs`` threads (at least one), applied to
-torch (where the job's plugins loaded it) and to every OpenMP/BLAS pool through threadpoolctl,
-and recorded in the result.
+torch and numba (where the job's plugins loaded them) and to every OpenMP/BLAS pool through
+threadpoolctl, and recorded in the result.
 """
 
 from __future__ import annotations
@@ -45,20 +45,28 @@ def for_job(setting: object, parallel_jobs: int, cores: int | None = None) -> in
 
 @contextmanager
 def limited(threads: int) -> Iterator[int | None]:
-    """Run the block with at most ``threads`` threads in torch and in OpenMP/BLAS pools;
+    """Run the block with at most ``threads`` threads in torch, numba and OpenMP/BLAS pools;
     yields torch's thread count as applied, or None where torch is not imported (a job without
     torch never loads it just to set its threads; a job's plugins are imported before this)."""
     from threadpoolctl import threadpool_limits
 
-    torch = sys.modules.get("torch")
-    if torch is None:
-        with threadpool_limits(limits=threads):
-            yield None
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    numba = sys.modules.get("numba")
+    if numba is not None:  # numba's parallel kernels (the relay simulator's) take it too
+        previous_numba = numba.get_num_threads()
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
     try:
-        with threadpool_limits(limits=threads):
-            yield torch.get_num_threads()  # what torch applied, read back for the record
+        torch = sys.modules.get("torch")
+        if torch is None:
+            with threadpool_limits(limits=threads):
+                yield None
+            return
+        previous = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            with threadpool_limits(limits=threads):
+                yield torch.get_num_threads()  # what torch applied, read back for the record
+        finally:
+            torch.set_num_threads(previous)
     finally:
-        torch.set_num_threads(previous)
+        if numba is not None:
+            numba.set_num_threads(previous_numba)

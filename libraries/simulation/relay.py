@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 from libraries.simulation.errors import SimulationConfigError
-from libraries.simulation.relay_events import MSG_TX, MSG_WTX, validate_events
+from libraries.simulation.relay_events import EVENT_COLUMNS, MSG_TX, MSG_WTX, validate_events
+from libraries.simulation.topology import Topology
 
 _CREATE, _TIMER_OUT, _TIMER_IN, _INV, _GETDATA, _TX, _READY, _STEM, _EMBARGO = range(9)
 
@@ -61,6 +62,11 @@ class RelayConfig:
     dandelion_embargo: float = 30.0
     probes: int = 0
     seed: int = 0
+    # realism the first-arrival engine models (:mod:`.first_arrival`); at their defaults here
+    # both engines simulate the same network
+    listening_share: float = 1.0
+    target_inbound: int | None = None
+    validation_delay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.nodes < 3 or not 1 <= self.outbound < self.nodes:
@@ -73,6 +79,13 @@ class RelayConfig:
                                         f"outbound ({self.outbound})")
         if not 0 <= self.dandelion_fluff_probability <= 1 or not 0 <= self.txid_relay_share <= 1:
             raise SimulationConfigError("relay simulator: probabilities must lie in [0, 1]")
+        if self.validation_delay < 0 or min(self.inv_interval_outbound, self.inv_interval_inbound,
+                                            self.latency_mean) < 0:
+            raise SimulationConfigError("relay simulator: delays and intervals must be >= 0 s "
+                                        f"(validation_delay={self.validation_delay}, "
+                                        f"inv intervals {self.inv_interval_outbound} / "
+                                        f"{self.inv_interval_inbound}, latency_mean="
+                                        f"{self.latency_mean})")
 
 
 @dataclass
@@ -99,6 +112,7 @@ class RelaySimulator:
     """
 
     def __init__(self, config: RelayConfig) -> None:
+        self.check_supported(config)
         self.config = config
         self.rng = np.random.default_rng(config.seed)
         self._build_topology()
@@ -134,8 +148,43 @@ class RelaySimulator:
         self.outbound[initiator].add(listener)
         self.latency[(initiator, listener)] = self.latency[(listener, initiator)] = latency
 
+    @staticmethod
+    def check_supported(config: RelayConfig) -> None:
+        """Refuse the parameters only the first-arrival engine models, naming them."""
+        unsupported = [name for name, default in (("listening_share", 1.0),
+                                                  ("target_inbound", None),
+                                                  ("validation_delay", 0.0))
+                       if getattr(config, name) != default]
+        if unsupported:
+            raise SimulationConfigError(f"relay simulator: the event engine does not model "
+                                        f"{', '.join(unsupported)}; use the first-arrival engine "
+                                        f"(engine=first_arrival)")
+
     def name(self, node: int) -> str:
         return f"n{node}" if node < self.config.nodes else f"probe{node - self.config.nodes}"
+
+    def topology(self) -> Topology:
+        """This simulator's network as arrays, each node's links in its peer-list order (so
+        the first-arrival engine can run on the very same network)."""
+        total = self.config.nodes + self.config.probes
+        links = [(u, v) for u in range(total) for v in self.peers[u] if v in self.outbound[u]]
+        initiator = np.array([u for u, _ in links], np.int64)
+        listener = np.array([v for _, v in links], np.int64)
+        latency = np.array([self.latency[link] for link in links])
+        built = Topology.from_links(self.config.nodes, self.config.probes, initiator, listener,
+                                    latency, self.txid_relay,
+                                    np.full((total, 2), -1, np.int64))
+        # each node's links in its own peer order (its inbound timer flushes them in it)
+        order = np.concatenate([
+            built.indptr[u] + np.argsort([self.peers[u].index(int(v)) for v in built.peers_of(u)])
+            for u in range(total)]) if len(built.neighbour) else np.zeros(0, np.int64)
+        position = np.empty_like(order)
+        position[order] = np.arange(len(order))
+        stems = np.array([(relays + [-1, -1])[:2] for relays in self.stem_relays], np.int64)
+        return Topology(nodes=built.nodes, probes=built.probes, indptr=built.indptr,
+                        neighbour=built.neighbour[order], outbound=built.outbound[order],
+                        latency=built.latency[order], reverse=position[built.reverse[order]],
+                        txid_relay=built.txid_relay, stem_relays=stems)
 
     def run(self, origins: np.ndarray, times: np.ndarray, txids: list[str]) -> RelayRun:
         c, rng = self.config, self.rng
@@ -287,38 +336,51 @@ class RelaySimulator:
                 if b in stem_held[a]:
                     stem_held[a].discard(b)
                     announce(now, a, b)
-        return RelayRun(events=self._event_frame(log, txids, list(probes)), target=0,
+        names = np.array([self.name(p) for p in range(total)], dtype=object)
+        columns = tuple(map(list, zip(*log))) if log else ([], [], [], [], [], [])
+        return RelayRun(events=event_frame(columns, names, self.txid_relay, txids,
+                                           self.name(0)), target=0,
                         first_seen=first_seen,
                         outbound_peers=[self.name(p) for p in sorted(self.outbound[0])],
                         probe_peers=[self.name(p) for p in probes], event_count=processed)
 
-    def _event_frame(self, log: list[tuple[float, int, int, str, int, int]], txids: list[str],
-                     probes: list[int]) -> pd.DataFrame:
-        if not log:
-            columns = ([], [], [], [], [], [])
-        else:
-            columns = tuple(map(list, zip(*log)))
-        when, peer, sent, message, message_id, tx = columns
-        names = np.array([self.name(p) for p in range(self.config.nodes + len(probes))],
-                         dtype=object)
-        txid_names = np.asarray(txids, dtype=object)
-        peer_ids = np.asarray(peer, dtype=np.int64)
-        sender = np.where(np.asarray(sent, dtype=bool), 0, peer_ids)
-        wtxid = ~self.txid_relay[sender] if len(sender) else np.empty(0, dtype=bool)
-        messages = np.asarray(message, dtype=object)
-        inv_type = np.where(np.isin(messages, ["inv", "getdata"]),
-                            np.where(wtxid, MSG_WTX, MSG_TX), 0)
-        frame = pd.DataFrame({
-            "time": np.asarray(when, dtype=np.float64),
-            "node": self.name(0),
-            "peer": names[peer_ids] if len(peer_ids) else np.empty(0, dtype=object),
-            "direction": np.where(np.asarray(sent, dtype=bool), "sent", "recv"),
-            "message": messages,
-            "message_id": np.asarray(message_id, dtype=np.int64),
-            "inv_type": inv_type.astype(np.int64),
-            "txid": txid_names[np.asarray(tx, dtype=np.int64)] if len(tx) else np.empty(
-                0, dtype=object),
-        })
-        frame["wtxid"] = np.where(frame["message"] == "tx", frame["txid"], "")  # no witnesses
-        return validate_events(frame.sort_values(["time", "message_id"], kind="stable")
-                               .reset_index(drop=True), "relay simulator")
+
+def event_frame(log: tuple, names: np.ndarray, txid_relay: np.ndarray, txids: list[str],
+                target: str) -> pd.DataFrame:
+    """The event log (:mod:`.relay_events`) of the target's links from the columns a simulator
+    collected: (time, peer number, sent by the target?, message, message id, transaction
+    number). ``names``: node number -> peer name; a sender's txid-relay flag sets the
+    inventory type of its ``inv`` and ``getdata`` entries."""
+    when, peer, sent, message, message_id, tx = log
+    txid_names = np.asarray(txids, dtype=object)
+    peer_ids = np.asarray(peer, dtype=np.int64)
+    sent = np.asarray(sent, dtype=bool)
+    sender = np.where(sent, 0, peer_ids)
+    wtxid = ~txid_relay[sender] if len(sender) else np.empty(0, dtype=bool)
+    messages = np.asarray(message, dtype=object)
+    inv_type = np.where(np.isin(messages, ["inv", "getdata"]),
+                        np.where(wtxid, MSG_WTX, MSG_TX), 0)
+    when = np.asarray(when, dtype=np.float64)
+    message_id = np.asarray(message_id, dtype=np.int64)
+    order = np.lexsort((message_id, when))  # by time, then message (a stable sort)
+    # text columns hold shared string objects: millions of rows, a handful of distinct values
+    peer_names = names[peer_ids[order]] if len(peer_ids) else np.empty(0, dtype=object)
+    txid_column = (txid_names[np.asarray(tx, dtype=np.int64)[order]] if len(order)
+                   else np.empty(0, dtype=object))
+    messages = messages[order] if len(order) else np.empty(0, dtype=object)
+    text = {  # object columns kept as such (pandas 3 would convert them to its string type,
+        # and back to one new string object per row when the schema asks for object)
+        "node": np.full(len(order), target, dtype=object),
+        "peer": peer_names,
+        "direction": np.array(["recv", "sent"], dtype=object)[sent[order].astype(np.int64)],
+        "message": messages,
+        "txid": txid_column,
+        # no witnesses: a transaction's wtxid is its txid
+        "wtxid": np.where(messages == "tx", txid_column, np.array("", dtype=object)),
+    }
+    numeric = {"time": when[order], "message_id": message_id[order],
+               "inv_type": inv_type[order].astype(np.int64)}
+    frame = pd.DataFrame({name: pd.Series(numeric[name]) if name in numeric else
+                          pd.Series(text[name], dtype=object, copy=False)
+                          for name in EVENT_COLUMNS})
+    return validate_events(frame, "relay simulator")

@@ -61,7 +61,11 @@ def validate_events(events: pd.DataFrame, source: str) -> pd.DataFrame:
                               f"{DIRECTIONS}")
     if len(events) and not np.isfinite(events["time"].to_numpy(dtype=float)).all():
         raise MalformedEvents(f"{source}: column 'time' holds non-finite values")
-    return events[list(EVENT_COLUMNS)].astype(EVENT_COLUMNS)
+    if list(events.columns) != list(EVENT_COLUMNS):
+        events = events[list(EVENT_COLUMNS)]
+    differ = {name: dtype for name, dtype in EVENT_COLUMNS.items()
+              if str(events[name].dtype) != dtype}
+    return events.astype(differ) if differ else events  # a log of millions of rows: no copy
 
 
 def txid_aliases(events: pd.DataFrame) -> dict[str, str]:

@@ -37,6 +37,16 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transactions", type=int, default=1000)
     parser.add_argument("--probes", type=int, default=4)
     parser.add_argument("--dandelion", action="store_true")
+    parser.add_argument("--engine", choices=["event", "first_arrival"], default="event",
+                        help="event: every message of every link; first_arrival: first "
+                             "arrivals everywhere, messages on the target's links (large "
+                             "networks)")
+    parser.add_argument("--target-inbound", type=int, default=None,
+                        help="the target's inbound peers (first_arrival)")
+    parser.add_argument("--listening-share", type=float, default=1.0,
+                        help="share of nodes accepting inbound connections (first_arrival)")
+    parser.add_argument("--validation-delay", type=float, default=0.0,
+                        help="mean validation delay per node and transaction, s (first_arrival)")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -46,7 +56,10 @@ def _run(args: argparse.Namespace) -> int:
     from plugins.relay.dataset import RelaySimDataset
 
     source = RelaySimDataset(nodes=args.nodes, transactions=args.transactions,
-                             probes=args.probes, dandelion=args.dandelion, seed=args.seed)
+                             probes=args.probes, dandelion=args.dandelion, engine=args.engine,
+                             target_inbound=args.target_inbound,
+                             listening_share=args.listening_share,
+                             validation_delay=args.validation_delay, seed=args.seed)
     txs, run = source.simulate()
     args.out.mkdir(parents=True, exist_ok=True)
     events = args.out / "events.csv"

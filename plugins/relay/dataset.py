@@ -33,11 +33,13 @@ from framework.data import AccountData, Provenance, RelayTraffic, Transactions
 from framework.errors import ConfigError, reraised_as
 from framework.interfaces import DataContext
 from libraries.simulation import SimulationConfig, SimulationConfigError, simulate
+from libraries.simulation.first_arrival import FirstArrivalSimulator
 from libraries.simulation.relay import RelayConfig, RelayRun, RelaySimulator
 from plugins.relay.features import FEATURE_NAMES, traffic_features
 from plugins.relay.observers import passive_view
 
 CLASS_NAMES = ["relayed", "originated"]
+ENGINES = {"event": RelaySimulator, "first_arrival": FirstArrivalSimulator}
 
 
 def wallet_transactions(blocks: list[dict[str, Any]],
@@ -76,14 +78,24 @@ class RelaySimDataset:
     def __init__(self, nodes: int = 200, transactions: int = 2000, tx_rate: float = 2.0,
                  target_share: float = 0.01, probes: int = 4, dandelion: bool = False,
                  txid_relay_share: float = 0.1, latency_mean: float = 0.1, days: int = 6,
-                 individual_wallet: int = 200, seed: int = 0) -> None:
+                 individual_wallet: int = 200, engine: str = "event",
+                 listening_share: float = 1.0, target_inbound: int | None = None,
+                 validation_delay: float = 0.0, seed: int = 0) -> None:
         if transactions < 10 or not 0 < target_share < 1 or tx_rate <= 0:
             raise ConfigError("dataset 'relay_sim': need transactions >= 10, 0 < target_share < 1 "
                               f"and tx_rate > 0 (got {transactions}, {target_share}, {tx_rate})")
+        if engine not in ENGINES:
+            raise ConfigError(f"dataset 'relay_sim': engine must be one of {sorted(ENGINES)}, "
+                              f"got {engine!r}")
         with reraised_as(ConfigError, SimulationConfigError):
             self.relay = RelayConfig(nodes=nodes, probes=probes, dandelion=dandelion,
                                      txid_relay_share=txid_relay_share,
-                                     latency_mean=latency_mean, seed=seed)
+                                     latency_mean=latency_mean, listening_share=listening_share,
+                                     target_inbound=target_inbound,
+                                     validation_delay=validation_delay, seed=seed)
+            if engine == "event":  # refuses, naming them, what only the other engine models
+                RelaySimulator.check_supported(self.relay)
+        self.engine = engine
         self.chain = SimulationConfig(days=days, individual_wallet=individual_wallet, seed=seed)
         self.transactions, self.tx_rate, self.target_share = transactions, tx_rate, target_share
         self.seed = seed
@@ -103,7 +115,7 @@ class RelaySimDataset:
         txs["origin"] = txs["entity"].map(placement).astype(np.int64)
         txs["created"] = np.cumsum(rng.exponential(1 / self.tx_rate, len(txs)))
         with reraised_as(ConfigError, SimulationConfigError):
-            run = RelaySimulator(self.relay).run(txs["origin"].to_numpy(),
+            run = ENGINES[self.engine](self.relay).run(txs["origin"].to_numpy(),
                                                  txs["created"].to_numpy(), txs["txid"].tolist())
         return txs, run
 
@@ -114,7 +126,8 @@ class RelaySimDataset:
         transactions = pd.DataFrame({"txid": txs["txid"], "first_seen": run.first_seen,
                                      "inputs": txs["inputs"], "outputs": txs["outputs"]})
         y = (txs["origin"].to_numpy() == run.target).astype(np.int64)
-        details = {"relay": vars(self.relay).copy(), "chain": vars(self.chain).copy(),
+        details = {"relay": vars(self.relay).copy(), "engine": self.engine,
+                   "chain": vars(self.chain).copy(),
                    "transactions": len(txs), "originated_by_target": int(y.sum()),
                    "target_links": int(run.events["peer"].nunique()),
                    "logged_events": len(run.events), "simulator_events": run.event_count}
