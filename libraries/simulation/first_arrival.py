@@ -126,16 +126,37 @@ def _next_fire(fires, start, end, after):
     return fires[lo] if lo < end else -1.0
 
 
+@numba.njit(inline="always")
+def _online(state, node, when, toggle_ptr, toggles, initially_up):
+    """Whether ``node`` is online at ``when`` (its sessions alternate at ``toggles``), looked up
+    once per transaction into ``state``."""
+    if state[node] < 0:
+        lo, hi = toggle_ptr[node], toggle_ptr[node + 1]
+        start = lo
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if toggles[mid] <= when:
+                lo = mid + 1
+            else:
+                hi = mid
+        state[node] = initially_up[node] ^ ((lo - start) & 1)
+    return state[node] == 1
+
+
 @numba.njit(parallel=True, cache=True)
 def _propagate(indptr, neighbour, outbound, latency, reverse, txid_relay, stem_relays, nodes,
                origins, times, seed, params, dandelion, process, fire_ptr, fires, watch, slot0,
-               seen0, announce0, ready0, source0, nb_announce, nb_ready, nb_from0, stem_time,
-               stem_slot, stem_sent, work_done, chunks):
+               toggle_ptr, toggles, initially_up, seen0, announce0, ready0, source0, nb_announce,
+               nb_ready, nb_from0, nb_offline, stem_time, stem_slot, stem_sent, work_done,
+               chunks):
     """Per transaction: the shortest-path pass of the module docstring, stopped once the target
     and every neighbour it watches are final. Outputs (indexed by transaction; neighbour slots
     ``slot0`` as in the target's CSR row): the target's first sight, announce start, request
     time and source slot; each neighbour's announce start, its request to the target and
-    whether it got the transaction from the target; the stem messages on the target's links."""
+    whether it got the transaction from the target, whether it was offline; the stem messages
+    on the target's links. Churn (``toggle_ptr`` non-empty): a node offline when the
+    transaction is created neither receives nor relays it (the target, probes and the creator
+    are online)."""
     inv_out, inv_in, nonpreferred, txid_delay, validation, fluff, embargo = (
         params[0], params[1], params[2], params[3], params[4], params[5], params[6])
     total = indptr.shape[0] - 1
@@ -155,7 +176,14 @@ def _propagate(indptr, neighbour, outbound, latency, reverse, txid_relay, stem_r
         heap_keys = np.empty(neighbour.shape[0] + 4 * total + 8)
         heap_nodes = np.empty(neighbour.shape[0] + 4 * total + 8, np.int64)
         walked = np.empty(total, np.int64)
+        online = np.ones(total, np.int8)  # -1: not looked up yet for this transaction
+        churn = toggle_ptr.shape[0] > 0
         for tx in range(chunk * per_chunk, min(n_tx, (chunk + 1) * per_chunk)):
+            if churn:
+                online[:] = -1
+                online[0] = 1
+                online[nodes:] = 1
+                online[origins[tx]] = 1
             key[:] = np.inf
             announce[:] = np.inf
             via[:] = -1
@@ -186,6 +214,13 @@ def _propagate(indptr, neighbour, outbound, latency, reverse, txid_relay, stem_r
                     size = _heap_push(heap_keys, heap_nodes, size, hold, node)
                     pick = 0 if relays == 1 else int(_uniform(seed, tx, hops, _SALT_RELAY) * 2.0)
                     nxt = stem_relays[node, pick]
+                    if churn and not _online(online, nxt, times[tx], toggle_ptr, toggles,
+                                             initially_up):
+                        held[node] = False  # its stem relay is gone: it fluffs
+                        key[node] = t
+                        size = _heap_push(heap_keys, heap_nodes, size, t, node)
+                        hops += 1
+                        break
                     e = indptr[node]
                     while neighbour[e] != nxt:
                         e += 1
@@ -209,6 +244,13 @@ def _propagate(indptr, neighbour, outbound, latency, reverse, txid_relay, stem_r
                 for k in range(hops):
                     stem_known[walked[k]] = False
             remaining = watched
+            if churn:
+                for e in range(indptr[0], indptr[1]):
+                    v = neighbour[e]
+                    if v < nodes and not _online(online, v, times[tx], toggle_ptr, toggles,
+                                                 initially_up):
+                        nb_offline[tx, e - indptr[0]] = 1
+                        remaining -= 1
             while size > 0:
                 current, u = heap_keys[0], heap_nodes[0]
                 size = _heap_pop(heap_keys, heap_nodes, size)
@@ -244,6 +286,9 @@ def _propagate(indptr, neighbour, outbound, latency, reverse, txid_relay, stem_r
                 for e in range(indptr[u], indptr[u + 1]):
                     v = neighbour[e]
                     if done[v] or v >= nodes:
+                        continue
+                    if churn and not _online(online, v, times[tx], toggle_ptr, toggles,
+                                             initially_up):
                         continue
                     work += 1
                     if process[e] >= 0:
@@ -331,6 +376,31 @@ def _target_timers(topology: Topology, config: RelayConfig, horizon: float,
     return _TimerProcesses(process, fire_ptr, fires)
 
 
+def _sessions(total: int, config: RelayConfig, horizon: float,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Churn: each node's online and offline sessions up to ``horizon`` (exponential, online
+    mean ``churn_session_mean``, offline mean set so that a node is offline
+    ``churn_offline_share`` of the time; the state at time 0 drawn from that share), as
+    toggle times in rows; empty arrays without churn."""
+    share = config.churn_offline_share
+    if share == 0:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8)
+    on_mean = config.churn_session_mean
+    off_mean = on_mean * share / (1 - share)
+    initially_up = (rng.random(total) >= share).astype(np.int8)
+    rows = []
+    for node in range(total):
+        up, clock, toggles = bool(initially_up[node]), 0.0, []
+        while clock < horizon:
+            clock += rng.exponential(on_mean if up else off_mean)
+            toggles.append(clock)
+            up = not up
+        rows.append(toggles)
+    toggle_ptr = np.zeros(total + 1, np.int64)
+    np.cumsum([len(r) for r in rows], out=toggle_ptr[1:])
+    return toggle_ptr, np.array([t for r in rows for t in r], np.float64), initially_up
+
+
 class FirstArrivalSimulator:
     """Relays transactions over ``topology`` (default: :func:`.topology.build_topology` from
     ``config``, with its ``listening_share`` and ``target_inbound``) and writes the target's
@@ -384,6 +454,8 @@ class FirstArrivalSimulator:
         nb_announce = np.full((n_tx, degree0), np.inf)
         nb_ready = np.full((n_tx, degree0), np.nan)
         nb_from0 = np.zeros((n_tx, degree0), np.int8)
+        nb_offline = np.zeros((n_tx, degree0), np.int8)
+        toggle_ptr, toggles, initially_up = _sessions(topo.nodes + topo.probes, c, horizon, rng)
         stem_time = np.full((n_tx, _STEM_EVENTS), np.nan)
         stem_slot = np.full((n_tx, _STEM_EVENTS), -1, np.int64)
         stem_sent = np.zeros((n_tx, _STEM_EVENTS), np.bool_)
@@ -398,14 +470,16 @@ class FirstArrivalSimulator:
             _propagate(topo.indptr, topo.neighbour, topo.outbound, topo.latency, topo.reverse,
                        topo.txid_relay, topo.stem_relays, topo.nodes, origins, times,
                        int(rng.integers(2**62)), params, bool(c.dandelion), timers.process,
-                       timers.fire_ptr, timers.fires, watch, slot0, seen0, announce0, ready0,
-                       source0, nb_announce, nb_ready, nb_from0, stem_time, stem_slot,
-                       stem_sent, work, max(1, min(n_tx, 64 * threads)))
+                       timers.fire_ptr, timers.fires, watch, slot0, toggle_ptr, toggles,
+                       initially_up, seen0, announce0, ready0, source0, nb_announce, nb_ready,
+                       nb_from0, nb_offline, stem_time, stem_slot, stem_sent, work,
+                       max(1, min(n_tx, 64 * threads)))
         finally:
             numba.set_num_threads(previous)
         seen0 = np.where(origins == 0, times, seen0)
         log = _target_log(topo, c, timers, times, seen0, announce0, ready0, source0,
-                          nb_announce, nb_ready, nb_from0, stem_time, stem_slot, stem_sent)
+                          nb_announce, nb_ready, nb_from0, nb_offline, stem_time, stem_slot,
+                          stem_sent)
         probes = list(range(topo.nodes, topo.nodes + topo.probes))
         names = np.array([self.name(p) for p in range(topo.nodes + topo.probes)], dtype=object)
         outbound0 = peers0[topo.outbound[row0]]
@@ -435,8 +509,8 @@ def _fire_after(timers: _TimerProcesses, link: int, after: np.ndarray) -> np.nda
 def _target_log(topo: Topology, c: RelayConfig, timers: _TimerProcesses, times: np.ndarray,
                 seen0: np.ndarray, announce0: np.ndarray, ready0: np.ndarray,
                 source0: np.ndarray, nb_announce: np.ndarray, nb_ready: np.ndarray,
-                nb_from0: np.ndarray, stem_time: np.ndarray, stem_slot: np.ndarray,
-                stem_sent: np.ndarray) -> tuple[np.ndarray, ...]:
+                nb_from0: np.ndarray, nb_offline: np.ndarray, stem_time: np.ndarray,
+                stem_slot: np.ndarray, stem_sent: np.ndarray) -> tuple[np.ndarray, ...]:
     """The messages of the target's links as the event simulator logs them: (time, peer, sent,
     message, message key, tx) columns; rows with the same message key are one message."""
     n_tx = len(times)
@@ -455,7 +529,7 @@ def _target_log(topo: Topology, c: RelayConfig, timers: _TimerProcesses, times: 
         back = int(topo.reverse[e])
         lat = float(topo.latency[e])
         own_flush = _fire_after(timers, e, announce0)
-        mine = np.isfinite(own_flush) & (source0 != j)
+        mine = np.isfinite(own_flush) & (source0 != j) & (nb_offline[:, j] == 0)
         if peer < topo.nodes:
             their_flush = _fire_after(timers, back, nb_announce[:, j])
             theirs = np.isfinite(their_flush) & (nb_from0[:, j] == 0)

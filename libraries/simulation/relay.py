@@ -67,6 +67,8 @@ class RelayConfig:
     listening_share: float = 1.0
     target_inbound: int | None = None
     validation_delay: float = 0.0
+    churn_offline_share: float = 0.0
+    churn_session_mean: float = 3600.0
 
     def __post_init__(self) -> None:
         if self.nodes < 3 or not 1 <= self.outbound < self.nodes:
@@ -79,6 +81,11 @@ class RelayConfig:
                                         f"outbound ({self.outbound})")
         if not 0 <= self.dandelion_fluff_probability <= 1 or not 0 <= self.txid_relay_share <= 1:
             raise SimulationConfigError("relay simulator: probabilities must lie in [0, 1]")
+        if not 0 <= self.churn_offline_share < 1 or self.churn_session_mean <= 0:
+            raise SimulationConfigError(f"relay simulator: churn_offline_share must lie in [0, 1) "
+                                        f"and churn_session_mean be > 0 s (got "
+                                        f"{self.churn_offline_share}, "
+                                        f"{self.churn_session_mean})")
         if self.validation_delay < 0 or min(self.inv_interval_outbound, self.inv_interval_inbound,
                                             self.latency_mean) < 0:
             raise SimulationConfigError("relay simulator: delays and intervals must be >= 0 s "
@@ -153,7 +160,8 @@ class RelaySimulator:
         """Refuse the parameters only the first-arrival engine models, naming them."""
         unsupported = [name for name, default in (("listening_share", 1.0),
                                                   ("target_inbound", None),
-                                                  ("validation_delay", 0.0))
+                                                  ("validation_delay", 0.0),
+                                                  ("churn_offline_share", 0.0))
                        if getattr(config, name) != default]
         if unsupported:
             raise SimulationConfigError(f"relay simulator: the event engine does not model "

@@ -23,18 +23,27 @@ Every result records ``origin: synthetic``.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from framework.capabilities import Tags
 from framework.data import AccountData, Provenance, RelayTraffic, Transactions
 from framework.errors import ConfigError, reraised_as
 from framework.interfaces import DataContext
+from framework.results import atomic_output, write_atomic
+import libraries.simulation as simulation_library
 from libraries.simulation import SimulationConfig, SimulationConfigError, simulate
 from libraries.simulation.first_arrival import FirstArrivalSimulator
 from libraries.simulation.relay import RelayConfig, RelayRun, RelaySimulator
+from libraries.simulation.relay_events import validate_events
 from plugins.relay.features import FEATURE_NAMES, traffic_features
 from plugins.relay.observers import passive_view
 
@@ -80,7 +89,8 @@ class RelaySimDataset:
                  txid_relay_share: float = 0.1, latency_mean: float = 0.1, days: int = 6,
                  individual_wallet: int = 200, engine: str = "event",
                  listening_share: float = 1.0, target_inbound: int | None = None,
-                 validation_delay: float = 0.0, seed: int = 0) -> None:
+                 validation_delay: float = 0.0, churn_offline_share: float = 0.0,
+                 churn_session_mean: float = 3600.0, seed: int = 0) -> None:
         if transactions < 10 or not 0 < target_share < 1 or tx_rate <= 0:
             raise ConfigError("dataset 'relay_sim': need transactions >= 10, 0 < target_share < 1 "
                               f"and tx_rate > 0 (got {transactions}, {target_share}, {tx_rate})")
@@ -92,7 +102,9 @@ class RelaySimDataset:
                                      txid_relay_share=txid_relay_share,
                                      latency_mean=latency_mean, listening_share=listening_share,
                                      target_inbound=target_inbound,
-                                     validation_delay=validation_delay, seed=seed)
+                                     validation_delay=validation_delay,
+                                     churn_offline_share=churn_offline_share,
+                                     churn_session_mean=churn_session_mean, seed=seed)
             if engine == "event":  # refuses, naming them, what only the other engine models
                 RelaySimulator.check_supported(self.relay)
         self.engine = engine
@@ -119,8 +131,62 @@ class RelaySimDataset:
                                                  txs["created"].to_numpy(), txs["txid"].tolist())
         return txs, run
 
-    def load(self, context: DataContext) -> AccountData:
+    def cache_key(self) -> str:
+        """The simulated world's identity: every parameter and the source of the code that
+        simulates it (so an edit of a simulator never reuses an old world)."""
+        digest = hashlib.sha256(json.dumps({
+            "relay": vars(self.relay), "chain": vars(self.chain), "engine": self.engine,
+            "transactions": self.transactions, "tx_rate": self.tx_rate,
+            "target_share": self.target_share, "seed": self.seed}, sort_keys=True,
+            default=str).encode())
+        for source in sorted(Path(simulation_library.__file__).parent.glob("*.py")) + [
+                Path(__file__)]:
+            digest.update(source.name.encode() + hashlib.sha256(source.read_bytes()).digest())
+        return digest.hexdigest()[:24]
+
+    def cached_simulation(self, cache_dir: Path) -> tuple[pd.DataFrame, RelayRun]:
+        """:meth:`simulate`, reused from ``cache_dir`` when the same world was simulated before
+        (every method of a study cell runs on the same world: a 10,000-transaction world costs
+        tens of seconds). Parquet and JSON only; a damaged entry is rebuilt, an unwritable
+        folder only costs the reuse, with a warning."""
+        entry = Path(cache_dir) / "relay_sim" / self.cache_key()
+        files = {name: entry / name for name in ("transactions.parquet", "events.parquet",
+                                                 "run.json")}
+        if all(path.is_file() for path in files.values()):
+            try:
+                txs = pq.read_table(files["transactions.parquet"]).to_pandas()
+                events = validate_events(pq.read_table(files["events.parquet"]).to_pandas(),
+                                         f"relay_sim cache {entry}")
+                meta = json.loads(files["run.json"].read_text())
+                for column in ("inputs", "outputs"):
+                    txs[column] = [list(v) for v in txs[column]]
+                first_seen = txs.pop("first_seen").to_numpy(dtype=float)
+                return txs, RelayRun(events=events, target=meta["target"],
+                                     first_seen=first_seen,
+                                     outbound_peers=meta["outbound_peers"],
+                                     probe_peers=meta["probe_peers"],
+                                     event_count=meta["event_count"])
+            except (OSError, ValueError, KeyError, pa.ArrowException) as exc:
+                warnings.warn(f"dataset 'relay_sim': cache entry {entry} is damaged ({exc}); "
+                              f"simulating the world again", stacklevel=2)
         txs, run = self.simulate()
+        try:
+            with atomic_output(files["transactions.parquet"]) as tmp:
+                pq.write_table(pa.Table.from_pandas(txs.assign(first_seen=run.first_seen),
+                                                    preserve_index=False), tmp)
+            with atomic_output(files["events.parquet"]) as tmp:
+                pq.write_table(pa.Table.from_pandas(run.events, preserve_index=False), tmp)
+            write_atomic(files["run.json"], json.dumps({
+                "target": run.target, "outbound_peers": run.outbound_peers,
+                "probe_peers": run.probe_peers, "event_count": run.event_count}))
+        except OSError as exc:
+            warnings.warn(f"dataset 'relay_sim': cannot write the cache {entry} ({exc}); "
+                          f"continuing without it (set paths.cache_dir to a writable folder)",
+                          stacklevel=2)
+        return txs, run
+
+    def load(self, context: DataContext) -> AccountData:
+        txs, run = self.cached_simulation(context.cache_dir)
         view, _ = passive_view(run.events, 1.0, self.seed, exclude_peers=run.probe_peers)
         X, _ = traffic_features(view, txs["txid"].to_numpy())
         transactions = pd.DataFrame({"txid": txs["txid"], "first_seen": run.first_seen,

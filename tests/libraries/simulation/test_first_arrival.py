@@ -136,3 +136,27 @@ def test_bad_input_is_named(change, message):
     arguments = dict(origins=np.array([1]), times=np.array([0.0]), txids=["a" * 64])
     with pytest.raises(SimulationConfigError, match=message):
         simulator.run(**{**arguments, **change})
+
+
+def test_churned_peers_carry_nothing_while_offline_and_the_event_engine_refuses_churn():
+    config = RelayConfig(nodes=400, seed=3, churn_offline_share=0.3, churn_session_mean=60.0)
+    origins, times, txids = _workload(400, 1500, seed=6)
+    run = FirstArrivalSimulator(config).run(origins, times, txids)
+    steady = FirstArrivalSimulator(RelayConfig(nodes=400, seed=3)).run(origins, times, txids)
+    assert not np.isnan(run.first_seen).any()
+    events = run.events[run.events["message"] == "inv"]
+    txid_time = dict(zip(txids, times))
+    # per peer: the creation times of the transactions it exchanged an inv about; offline
+    # sessions (60 s mean, 30 % of the time) leave gaps no steady peer shows
+    def longest_gap(log):
+        gaps = []
+        for _, rows in log.groupby("peer"):
+            created = np.sort(rows["txid"].map(txid_time).to_numpy())
+            gaps.append(np.diff(created).max())
+        return np.median(gaps)
+    assert longest_gap(events) > 3 * longest_gap(steady.events[steady.events["message"] == "inv"])
+    assert len(events) < 0.85 * (steady.events["message"] == "inv").sum()
+    with pytest.raises(SimulationConfigError, match="churn_offline_share"):
+        RelaySimulator(config)
+    with pytest.raises(SimulationConfigError, match="churn_offline_share must lie in"):
+        RelayConfig(nodes=20, churn_offline_share=1.0)
