@@ -7,7 +7,8 @@ import pytest
 import yaml
 from helpers import REPO, run_cli
 
-STUDIES = ["zero_shot", "cross_platform", "imbalanced", "few_shot", "ablation", "ntssl"]
+STUDIES = ["zero_shot", "cross_platform", "imbalanced", "few_shot", "ablation", "ntssl",
+           "ntssl_realistic"]
 
 
 @pytest.mark.parametrize("study", STUDIES)
