@@ -235,8 +235,8 @@ def _propagate(indptr, neighbour, outbound, latency, reverse, txid_relay, stem_r
                         stem_sent[tx, events] = False
                         events += 1
                         source0[tx] = reverse[e] - indptr[0]
-                    if 0 <= slot0[nxt] and node == 0 and nb_from0[tx, slot0[nxt]] == 0:
-                        nb_from0[tx, slot0[nxt]] = 1
+                    if node == 0 and slot0[nxt] >= 0:
+                        nb_from0[tx, slot0[nxt]] = 1  # it holds the stem from the target
                     hops += 1
                     if nxt >= nodes or stem_known[nxt]:
                         break  # probes do not relay; a node that holds it ends the walk
@@ -319,8 +319,8 @@ def _propagate(indptr, neighbour, outbound, latency, reverse, txid_relay, stem_r
 @dataclass(frozen=True)
 class _TimerProcesses:
     """The Poisson timers that fire on the target's links, whole: per directed link the process
-    it uses (-1: drawn per transaction), fire times end to end with their offsets, and per
-    process which node owns it."""
+    it uses (-1: drawn per transaction), and the processes' fire times end to end with their
+    offsets."""
 
     process: np.ndarray
     fire_ptr: np.ndarray
