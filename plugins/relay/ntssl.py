@@ -129,8 +129,13 @@ class NTSSL:
                                   batch_size=self.ae_batch_size,
                                   contamination=self.ae_contamination, random_state=self.seed,
                                   batch_norm=False, dropout_rate=0.0, verbose=0).fit(traffic)
+        self.svm_labels_, self.autoencoder_labels_ = svm.labels_, autoencoder.labels_
         votes = (self.forest_.labels_ == 1).astype(int) + (svm.labels_ == 1) + (
             autoencoder.labels_ == 1)
+        self.stage1_flags_ = {"isolation_forest": int((self.forest_.labels_ == 1).sum()),
+                              "ocsvm": int((svm.labels_ == 1).sum()),
+                              "autoencoder": int((autoencoder.labels_ == 1).sum()),
+                              "two_or_more": int((votes >= 2).sum())}
         flags = votes >= self.stage1_votes
         score = self.forest_.decision_scores_
         self.stage1_positives_ = int(flags.sum())
@@ -200,6 +205,7 @@ class NTSSL:
     def describe(self) -> dict[str, Any]:
         return {"labels_used": False, "stage1_votes": self.stage1_votes,
                 "stage1_positives": getattr(self, "stage1_positives_", None),
+                "stage1_flags": getattr(self, "stage1_flags_", None),
                 "pseudo_positives": getattr(self, "pseudo_positives_", None),
                 "cross_layer": self.cross_layer, "cluster_window": self.cluster_window,
                 "cluster_outputs": self.cluster_outputs}
