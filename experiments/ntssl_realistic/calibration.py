@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from framework.errors import DataError
 from libraries.simulation.first_arrival import FirstArrivalSimulator
 from libraries.simulation.relay import RelayConfig
 from plugins.relay.pcap_reader import read_capture
@@ -50,6 +51,22 @@ PROFILE = {
     "churn_offline_share": (0.1, "assumption: a node is offline 10 % of the time"),
     "churn_session_mean": (3600.0, "assumption: online sessions of an hour on average"),
 }
+
+
+def readable_link(events: pd.DataFrame, source: str) -> str:
+    """The connection of a capture that carried the most readable inventory messages; a
+    capture with none (every connection BIP324-encrypted, or no transaction traffic) cannot
+    calibrate anything, and the error says so."""
+    inv = events[events["message"] == "inv"]
+    if inv.empty:
+        raise DataError(f"{source}: no readable connection carries an inv message (encrypted "
+                        f"BIP324 connections cannot be read), so there is nothing to calibrate "
+                        f"against; capture a node with v1 connections")
+    counts = inv.groupby("peer")["message_id"].nunique()
+    if counts.max() < 3:
+        raise DataError(f"{source}: its busiest readable connection carries {counts.max()} inv "
+                        f"message(s); at least 3 are needed for gaps between them")
+    return str(counts.idxmax())
 
 
 def link_statistics(events: pd.DataFrame, peer: str) -> dict[str, float]:
@@ -85,7 +102,7 @@ def main() -> None:
     parser.add_argument("--transactions", type=int, default=6000)
     args = parser.parse_args()
     captured = read_capture(args.data_dir / CAPTURE)
-    readable = captured[captured["message"] == "inv"]["peer"].value_counts().index[0]
+    readable = readable_link(captured, str(args.data_dir / CAPTURE))
     real = link_statistics(captured, readable)
     rate = (real["sent_entries_per_s"] + real["recv_entries_per_s"])
     values = {name: value for name, (value, _) in PROFILE.items()}
