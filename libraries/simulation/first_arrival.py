@@ -16,8 +16,9 @@ problem over the protocol's delays, and plays the messages of the target's links
   the ``tx`` comes back two latencies after the request. Ready time of the request = Dijkstra
   key; a node is final when popped (every later offer is later still). ``A(v)`` = arrival +
   an optional validation delay (``validation_delay``, exponential; 0 in the event simulator).
-* Dandelion++: the stem is walked first (a coin of ``dandelion_fluff_probability`` per hop, one
-  of the node's two stem relays, the walk ending at a node that already holds the transaction);
+* Dandelion++: the stem is walked first (the creator always passes its transaction on; each
+  relay flips a coin of ``dandelion_fluff_probability``; one of the node's two stem relays; the
+  walk ends at a node that already holds the transaction);
   the fluffing node starts announcing at once, every stem node when its embargo fires (mean
   ``dandelion_embargo``) or an ``inv`` reaches it, whichever is first.
 * Timers off the target's links are drawn per transaction (a Poisson timer's wait from any
@@ -203,7 +204,8 @@ def _propagate(indptr, neighbour, outbound, latency, reverse, txid_relay, stem_r
                     if node == 0:
                         seen0[tx] = t
                     relays = (stem_relays[node, 0] >= 0) + (stem_relays[node, 1] >= 0)
-                    if relays == 0 or _uniform(seed, tx, hops, _SALT_FLUFF) < fluff:
+                    # the creator always stems its own transaction; relays flip the coin
+                    if relays == 0 or (hops > 0 and _uniform(seed, tx, hops, _SALT_FLUFF) < fluff):
                         key[node] = t  # fluffs: announces now
                         size = _heap_push(heap_keys, heap_nodes, size, t, node)
                         hops += 1

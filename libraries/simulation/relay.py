@@ -14,8 +14,8 @@ What it models (Bitcoin Core's transaction relay, constants from its source):
   for inbound peers, +``txid_relay_delay`` for peers that still use txid relay; while a request
   is in flight no other peer is asked for ``getdata_interval`` seconds; the answer is a ``tx``.
 * Dandelion++ (optional): a new transaction is first passed along a stem (one outbound stem
-  relay per hop, chosen among two per node), each hop fluffing with probability
-  ``dandelion_fluff_probability``; a stem node that has not seen the transaction diffuse within
+  relay per hop, chosen among two per node; its creator always passes it on), each relay
+  fluffing with probability ``dandelion_fluff_probability``; a stem node that has not seen the transaction diffuse within
   its embargo timer (exponential, mean ``dandelion_embargo``) fluffs it itself.
 * Observers: ``probes`` spy nodes connect to the target as inbound peers; they listen (never
   announce, never request). Passive capture of a share of the target's links is applied later
@@ -269,13 +269,14 @@ class RelaySimulator:
                 return
             announce(now, node, tx)
 
-        def stem(now: float, node: int, tx: int) -> None:
-            """Hold ``tx`` in the stem: pass it on, or fluff it, and arm the embargo."""
+        def stem(now: float, node: int, tx: int, own: bool = False) -> None:
+            """Hold ``tx`` in the stem: pass it on, or fluff it, and arm the embargo. The
+            creator (``own``) always passes its transaction on; relays flip the fluff coin."""
             known[node].add(tx)
             if node == 0 and np.isnan(first_seen[tx]):
                 first_seen[tx] = now
             relays = self.stem_relays[node]
-            if not relays or rng.random() < c.dandelion_fluff_probability:
+            if not relays or (not own and rng.random() < c.dandelion_fluff_probability):
                 announce(now, node, tx)
                 return
             stem_held[node].add(tx)
@@ -293,7 +294,7 @@ class RelaySimulator:
                 if b in known[a]:
                     continue
                 if c.dandelion:
-                    stem(now, a, b)
+                    stem(now, a, b, own=True)
                 else:
                     learn(now, a, b)
             elif kind == _TIMER_OUT:

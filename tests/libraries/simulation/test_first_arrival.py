@@ -160,3 +160,19 @@ def test_churned_peers_carry_nothing_while_offline_and_the_event_engine_refuses_
         RelaySimulator(config)
     with pytest.raises(SimulationConfigError, match="churn_offline_share must lie in"):
         RelayConfig(nodes=20, churn_offline_share=1.0)
+
+
+@pytest.mark.parametrize("engine", ["event", "first_arrival"])
+def test_the_creator_always_stems_its_own_transaction(engine):
+    """Dandelion++: even when every relay fluffs at once, a node's own transaction leaves it by
+    the stem first, never by an announcement."""
+    config = RelayConfig(nodes=60, seed=2, dandelion=True, dandelion_fluff_probability=1.0)
+    origins, times, txids = _workload(60, 200, seed=3, own=0.2)
+    simulator = RelaySimulator(config) if engine == "event" else FirstArrivalSimulator(config)
+    events = simulator.run(origins, times, txids).events
+    own = set(np.asarray(txids)[origins == 0])
+    sent = events[events["direction"] == "sent"].sort_values("time", kind="stable")
+    first = sent.groupby("txid")["message"].first()
+    assert own and all(first[txid] == "dandeliontx" for txid in own)
+    stems = events[(events["message"] == "dandeliontx") & (events["direction"] == "sent")]
+    assert set(stems["txid"]) >= own
