@@ -47,7 +47,8 @@ import pandas as pd
 from numba import prange
 
 from libraries.simulation.errors import SimulationConfigError
-from libraries.simulation.relay import RelayConfig, RelayRun, event_frame
+from libraries.simulation.relay import (RelayConfig, RelayRun, checked_workload, event_frame,
+                                        node_name)
 from libraries.simulation.topology import Topology, build_topology
 
 _STEM_EVENTS = 4  # stem messages on the target's links kept per transaction (a walk rarely
@@ -115,16 +116,24 @@ def _heap_pop(keys, nodes, size):
 
 
 @numba.njit(inline="always")
-def _next_fire(fires, start, end, after):
-    """The first fire of a timer process strictly after ``after``, or -1.0 past its horizon."""
+def _first_after(values, start, end, after):
+    """The first index in ``values[start:end]`` (sorted) whose value is above ``after``, else
+    ``end``."""
     lo, hi = start, end
     while lo < hi:
         mid = (lo + hi) >> 1
-        if fires[mid] <= after:
+        if values[mid] <= after:
             lo = mid + 1
         else:
             hi = mid
-    return fires[lo] if lo < end else -1.0
+    return lo
+
+
+@numba.njit(inline="always")
+def _next_fire(fires, start, end, after):
+    """The first fire of a timer process strictly after ``after``, or -1.0 past its horizon."""
+    at = _first_after(fires, start, end, after)
+    return fires[at] if at < end else -1.0
 
 
 @numba.njit(inline="always")
@@ -132,15 +141,9 @@ def _online(state, node, when, toggle_ptr, toggles, initially_up):
     """Whether ``node`` is online at ``when`` (its sessions alternate at ``toggles``), looked up
     once per transaction into ``state``."""
     if state[node] < 0:
-        lo, hi = toggle_ptr[node], toggle_ptr[node + 1]
-        start = lo
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if toggles[mid] <= when:
-                lo = mid + 1
-            else:
-                hi = mid
-        state[node] = initially_up[node] ^ ((lo - start) & 1)
+        start = toggle_ptr[node]
+        toggled = _first_after(toggles, start, toggle_ptr[node + 1], when) - start
+        state[node] = initially_up[node] ^ (toggled & 1)
     return state[node] == 1
 
 
@@ -425,20 +428,11 @@ class FirstArrivalSimulator:
                                         f"{config.nodes} and {config.probes}")
 
     def name(self, node: int) -> str:
-        return f"n{node}" if node < self.config.nodes else f"probe{node - self.config.nodes}"
+        return node_name(node, self.config.nodes)
 
     def run(self, origins: np.ndarray, times: np.ndarray, txids: list[str]) -> RelayRun:
         c, topo = self.config, self.topology
-        origins = np.asarray(origins, dtype=np.int64)
-        times = np.asarray(times, dtype=np.float64)
-        if len(origins) != len(times) or len(origins) != len(txids):
-            raise SimulationConfigError("relay simulator: origins, times and txids must have one "
-                                        "entry per transaction")
-        if len(origins) and (origins.min() < 0 or origins.max() >= c.nodes):
-            raise SimulationConfigError(f"relay simulator: origins must be node numbers "
-                                        f"0..{c.nodes - 1}")
-        if len(times) and not np.isfinite(times).all():
-            raise SimulationConfigError("relay simulator: creation times must be finite")
+        origins, times = checked_workload(c, origins, times, txids)
         rng = np.random.default_rng([c.seed, 23])
         horizon = (float(times.max()) if len(times) else 0.0) + 600.0 + 20 * c.dandelion_embargo
         timers = _target_timers(topo, c, horizon, rng)

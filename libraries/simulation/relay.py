@@ -112,6 +112,28 @@ class RelayRun:
     event_count: int
 
 
+def node_name(node: int, nodes: int) -> str:
+    """A node's name in the event log: ``n<i>`` for relaying nodes, ``probe<k>`` for spies."""
+    return f"n{node}" if node < nodes else f"probe{node - nodes}"
+
+
+def checked_workload(config: RelayConfig, origins: np.ndarray, times: np.ndarray,
+                     txids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(origins, times) as arrays, or a :class:`SimulationConfigError` naming what is wrong:
+    one entry per transaction, origins among the relaying nodes, finite creation times."""
+    origins = np.asarray(origins, dtype=np.int64)
+    times = np.asarray(times, dtype=np.float64)
+    if len(origins) != len(times) or len(origins) != len(txids):
+        raise SimulationConfigError("relay simulator: origins, times and txids must have one "
+                                    "entry per transaction")
+    if len(origins) and (origins.min() < 0 or origins.max() >= config.nodes):
+        raise SimulationConfigError(f"relay simulator: origins must be node numbers "
+                                    f"0..{config.nodes - 1}")
+    if len(times) and not np.isfinite(times).all():
+        raise SimulationConfigError("relay simulator: creation times must be finite")
+    return origins, times
+
+
 class RelaySimulator:
     """Relays ``len(origins)`` transactions created at ``times`` by the nodes ``origins``.
 
@@ -169,7 +191,7 @@ class RelaySimulator:
                                         f"(engine=first_arrival)")
 
     def name(self, node: int) -> str:
-        return f"n{node}" if node < self.config.nodes else f"probe{node - self.config.nodes}"
+        return node_name(node, self.config.nodes)
 
     def topology(self) -> Topology:
         """This simulator's network as arrays, each node's links in its peer-list order (so
@@ -196,13 +218,7 @@ class RelaySimulator:
 
     def run(self, origins: np.ndarray, times: np.ndarray, txids: list[str]) -> RelayRun:
         c, rng = self.config, self.rng
-        origins = np.asarray(origins, dtype=np.int64)
-        if len(origins) != len(times) or len(origins) != len(txids):
-            raise SimulationConfigError("relay simulator: origins, times and txids must have one "
-                                        "entry per transaction")
-        if len(origins) and (origins.min() < 0 or origins.max() >= c.nodes):
-            raise SimulationConfigError(f"relay simulator: origins must be node numbers "
-                                        f"0..{c.nodes - 1}")
+        origins, times = checked_workload(c, origins, times, txids)
         total = c.nodes + c.probes
         probes = range(c.nodes, total)
         known: list[set[int]] = [set() for _ in range(total)]

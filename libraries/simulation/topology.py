@@ -20,7 +20,7 @@ event simulator's Python loop (:class:`.relay.RelaySimulator`) is quadratic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
@@ -193,4 +193,4 @@ def build_topology(nodes: int, outbound: int = 8, max_connections: int = 125,
         links = slice(topology.indptr[node], topology.indptr[node + 1])
         mine = topology.neighbour[links][topology.outbound[links]]
         stems[node, :min(2, len(mine))] = rng.permutation(mine)[:2]
-    return Topology(**{**topology.__dict__, "stem_relays": stems})
+    return replace(topology, stem_relays=stems)
